@@ -1,0 +1,111 @@
+"""All settings in one place: defaults < TOML file < environment < explicit overrides (CLI flags).
+
+The TOML file is `docsearch.toml` in the working directory, or the path in `DOCSEARCH_CONFIG`.
+Every field can be set in it by name, and from the environment as `DOCSEARCH_<NAME>`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+# Fusion weights measured by `docsearch eval --tune`, one entry per embedding model.
+FUSION_FILE = PACKAGE_DATA / "fusion.json"
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus_dir: Path = Path("corpus")
+    # Embedding model: a name known offline (see embed.BUILTIN_MODELS), a local folder, or a hub name.
+    model: str = DEFAULT_MODEL
+    embed_batch_size: int = 64
+    # Weight of the dense list in score fusion; None means "use the calibrated value for the model".
+    dense_weight: float | None = None
+    # Passages longer than this are split at sentence ends (characters).
+    max_passage_chars: int = 400
+    # Lines up to this long that do not end a sentence are headings and merge into what follows.
+    heading_max_chars: int = 50
+    # Candidates taken from each retriever before fusion.
+    candidates: int = 100
+    # Longer queries are cut to this many characters (a warning says so).
+    max_query_chars: int = 2000
+    # Largest file `add` accepts, in bytes.
+    max_file_bytes: int = 20 * 1024 * 1024
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """Return a copy with the given non-None values applied (CLI flags use this)."""
+        return replace(self, **{k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+
+    @property
+    def resolved_dense_weight(self) -> float:
+        if self.dense_weight is not None:
+            return self.dense_weight
+        return calibrated_fusion(self.model).get("dense_weight", 0.0)
+
+
+def _field_types() -> dict[str, Any]:
+    return {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _field_types().get(name)
+    if kind is None:
+        raise ValueError(f"unknown setting {name!r}")
+    if value is None:
+        return None
+    if "Path" in str(kind):
+        return Path(value).expanduser()
+    if "float" in str(kind):
+        return float(value)
+    if "int" in str(kind):
+        return int(value)
+    return str(value)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from the TOML file, then the environment, then `overrides`."""
+    values: dict[str, Any] = {}
+    path = Path(config_file or os.environ.get("DOCSEARCH_CONFIG") or "docsearch.toml")
+    if path.is_file():
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        for key, value in data.items():
+            values[key] = _coerce(key, value)
+    elif config_file or os.environ.get("DOCSEARCH_CONFIG"):
+        raise FileNotFoundError(f"config file not found: {path}")
+    for name in _field_types():
+        env = os.environ.get(f"DOCSEARCH_{name.upper()}")
+        if env not in (None, ""):
+            values[name] = _coerce(name, env)
+    return Settings().with_overrides(**values).with_overrides(**overrides)
+
+
+def calibrated_fusion(model: str) -> dict[str, float]:
+    """Fusion parameters measured for `model` (empty when it was never calibrated)."""
+    try:
+        table = json.loads(FUSION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return table.get(model_key(model), {})
+
+
+def store_calibration(model: str, params: dict[str, Any]) -> None:
+    try:
+        table = json.loads(FUSION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    table[model_key(model)] = params
+    FUSION_FILE.write_text(json.dumps(table, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                           encoding="utf-8")
+
+
+def model_key(model: str) -> str:
+    """A stable key for a model setting: folder name for paths, the name itself otherwise."""
+    p = Path(model)
+    return p.name if (p.is_absolute() or model.startswith(".")) else model

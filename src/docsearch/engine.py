@@ -1,0 +1,566 @@
+"""The facade: one object over storage, keyword index, vectors and scoring.
+
+The CLI, the app and the tests all go through `DocSearch`; nothing else touches the stages.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from . import answer as answer_mod
+from . import chunk as chunk_mod
+from . import ingest, segment
+from .config import Settings
+from .normalize import aligned_simplified, canonical, term_variants
+from .search import Query, QueryError, analyze, fuse
+from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
+
+DB_NAME = "docsearch.sqlite3"
+# A lower-ranked passage's sentence is part of the answer when it scores at least this share of
+# the top passage's sentence.
+ANSWER_SCORE_RATIO = 0.6
+VECTORS_NAME = "vectors.faiss"
+
+
+class Progress(Protocol):
+    def update(self, n: int) -> None: ...
+    def close(self) -> None: ...
+
+
+ProgressFactory = Callable[[int, str], Progress]
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _no_progress(total: int, desc: str) -> Progress:
+    return _NoProgress()
+
+
+class IndexFormatError(RuntimeError):
+    """The index on disk was written by an incompatible version of docsearch."""
+
+
+@dataclass
+class Result:
+    rank: int
+    article_id: str
+    title: str
+    paragraph: int
+    paragraph_end: int
+    text: str
+    score: float
+    citation: str
+    passage_id: int
+    source: str = ""
+    date: str = ""
+    start: int = 0
+    end: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    results: list[Result]
+    terms: list[str]
+    notes: list[str] = field(default_factory=list)
+    dense_weight: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "results": [r.to_json() for r in self.results],
+                "understood_as": self.terms, "notes": self.notes}
+
+
+@dataclass
+class AnswerSentence:
+    text: str
+    article_id: str
+    paragraph: int
+    citation: str
+    passage_rank: int
+    start: int   # offsets in the article text
+    end: int
+
+
+@dataclass
+class AskResponse:
+    question: str
+    answer: list[AnswerSentence]
+    passages: list[tuple[Result, str, int, int]]  # result, answer sentence, start/end in passage
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out_passages = []
+        for r, sent, a, b in self.passages:
+            d = r.to_json()
+            d.update(answer_sentence=sent, answer_start=a, answer_end=b)
+            out_passages.append(d)
+        return {"question": self.question,
+                "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
+                            "citation": s.citation} for s in self.answer],
+                "passages": out_passages, "notes": self.notes}
+
+
+@dataclass
+class LookupHit:
+    article_id: str
+    title: str
+    paragraph: int
+    paragraph_end: int
+    text: str
+    matches: list[tuple[int, int]]  # offsets in text
+    citation: str
+    passage_id: int
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["matches"] = [{"start": a, "end": b, "text": self.text[a:b]} for a, b in self.matches]
+        return d
+
+
+@dataclass
+class LookupResponse:
+    keyword: str
+    forms: list[str]
+    results: list[LookupHit]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for h in self.results:
+            out[h.article_id] = out.get(h.article_id, 0) + len(h.matches)
+        return out
+
+    def to_json(self) -> dict:
+        return {"keyword": self.keyword, "count": len(self.results), "forms": self.forms,
+                "occurrences": sum(len(h.matches) for h in self.results),
+                "per_article": self.counts, "results": [h.to_json() for h in self.results]}
+
+
+@dataclass
+class AddReport:
+    added: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)   # (what, existing id)
+    refused: list[tuple[str, str]] = field(default_factory=list)      # (what, reason)
+
+
+def citation(title: str, article_id: str, paragraph: int, paragraph_end: int | None = None) -> str:
+    para = f"¶{paragraph}" if not paragraph_end or paragraph_end == paragraph else f"¶{paragraph}-{paragraph_end}"
+    return f"{title} [{article_id}] {para}"
+
+
+def passage_tokens(text: str) -> PassageTokens:
+    canon = canonical(text)
+    return PassageTokens(" ".join(segment.words(canon)), " ".join(segment.char_grams(canon)),
+                         " ".join(segment.chars(aligned_simplified(text))))
+
+
+class DocSearch:
+    """A library of articles with keyword, dense and hybrid search over their passages."""
+
+    def __init__(self, settings: Settings, progress: ProgressFactory | None = None):
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+        self.progress = progress or _no_progress
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.store = SQLiteStore(self.index_dir / DB_NAME)
+        version = int(self.store.get_meta("format_version") or FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index at {self.index_dir} has format {version}, this docsearch writes {FORMAT_VERSION}; "
+                "run `docsearch index --rebuild` or point --index-dir elsewhere")
+        self._vectors = None
+        self._embedder = None
+
+    # -- lazily loaded parts -------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from .embed import embedder_for
+
+            self._embedder = embedder_for(self.settings.model, self.settings.embed_batch_size)
+        return self._embedder
+
+    @property
+    def vectors(self):
+        """The vector index of the configured model (vectors of another model are dropped: they
+        must never mix). Opening an existing file does not load the model."""
+        if self._vectors is None:
+            from .vectors import FaissVectors
+
+            path = self.index_dir / VECTORS_NAME
+            recorded = self.store.get_meta("model")
+            if recorded != self.settings.model:
+                if path.exists():
+                    path.unlink()
+                dim = self.embedder.dim
+                self.store.set_meta("model", self.settings.model)
+                self.store.set_meta("model_dim", str(dim))
+            else:
+                dim = int(self.store.get_meta("model_dim") or 0) or self.embedder.dim
+            self._vectors = FaissVectors(path, dim)
+        return self._vectors
+
+    @property
+    def dense_weight(self) -> float:
+        return self.settings.resolved_dense_weight
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- building ------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return self.store.get_meta("corpus_synced") is None and not self.store.articles()
+
+    def ensure_ready(self) -> None:
+        """First use: build the index from the corpus folder."""
+        if self.is_empty():
+            self.index()
+
+    def index(self, rebuild: bool = False) -> dict[str, int]:
+        """Bring the index in line with the corpus folder; `rebuild` re-derives everything
+        (passages, keyword index, vectors) from the stored articles as well."""
+        stats = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0, "rederived": 0}
+        if rebuild:
+            stats["rederived"] = self._rederive_all()
+        corpus_dir = Path(self.settings.corpus_dir)
+        wanted: dict[str, ingest.Article] = {}
+        for path in ingest.corpus_files(corpus_dir):
+            for art in ingest.read_corpus_file(path, self.settings.max_file_bytes):
+                wanted[art.ensure_id()] = art
+        existing = {a.id: a for a in self.store.articles() if a.origin == "corpus"}
+        to_add = []
+        for aid, art in wanted.items():
+            have = existing.get(aid)
+            if have is not None and have.content_hash == art.content_hash and self._same_meta(have, art):
+                stats["unchanged"] += 1
+                continue
+            if have is not None:
+                self.remove(aid)
+                stats["updated"] += 1
+            else:
+                stats["added"] += 1
+            to_add.append(art)
+        for aid in existing.keys() - wanted.keys():
+            self.remove(aid)
+            stats["removed"] += 1
+        report = self.add_articles(to_add, origin="corpus")
+        stats["added"] -= sum(1 for what, _ in report.duplicates)
+        self.store.set_meta("corpus_synced", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.sync_vectors()
+        return stats
+
+    @staticmethod
+    def _same_meta(row: ArticleRow, art: ingest.Article) -> bool:
+        return (row.title, row.source, row.date, row.url) == (art.title, art.source, art.date, art.url)
+
+    def _rederive_all(self) -> int:
+        """Drop passages, keyword rows and vectors, and derive them again from article text."""
+        articles = self.store.articles()
+        self.store.clear_derived()
+        path = self.index_dir / VECTORS_NAME
+        if path.exists():
+            path.unlink()
+        self._vectors = None
+        bar = self.progress(len(articles), "re-deriving")
+        for row in articles:
+            chunks = chunk_mod.chunk(self.store.article_text(row.id) or "", self.settings.max_passage_chars,
+                                     self.settings.heading_max_chars)
+            self.store.replace_passages(row.id, chunks, [passage_tokens(c.text) for c in chunks])
+            bar.update(1)
+        bar.close()
+        self.sync_vectors()
+        return len(articles)
+
+    def sync_vectors(self) -> int:
+        """Embed passages that have no vector and drop vectors of passages that are gone
+        (heals an add or remove interrupted between the database and the vector file)."""
+        import numpy as np
+
+        if self.store.passage_count() == 0 and not (self.index_dir / VECTORS_NAME).exists():
+            return 0
+        vec = self.vectors
+        have = set(vec.ids().tolist())
+        want = set(self.store.passage_ids())
+        extra = sorted(have - want)
+        missing = sorted(want - have)
+        if not extra and not missing:
+            return 0
+        vec.remove(extra)
+        if missing:
+            rows = self.store.passages(missing)
+            bar = self.progress(len(missing), "embedding")
+            embs = self.embedder.encode([rows[i].text for i in missing], progress=bar.update)
+            bar.close()
+            vec.add(np.asarray(missing, dtype=np.int64), embs)
+        vec.save()
+        return len(extra) + len(missing)
+
+    # -- adding and removing ---------------------------------------------------------------
+    def add_paths(self, paths: Iterable[Path]) -> AddReport:
+        """Add the articles in files; refused files are reported, the rest still go in."""
+        self.sync_vectors()
+        report = AddReport()
+        articles: list[tuple[str, ingest.Article]] = []
+        for path in paths:
+            try:
+                for art in ingest.read_path(Path(path), self.settings.max_file_bytes):
+                    articles.append((str(path), art))
+            except ingest.IngestError as exc:
+                report.refused.append((str(path), str(exc)))
+        sub = self.add_articles([a for _, a in articles], origin="added")
+        report.added.extend(sub.added)
+        report.duplicates.extend(sub.duplicates)
+        report.refused.extend(sub.refused)
+        return report
+
+    def add_articles(self, articles: list[ingest.Article], origin: str = "added") -> AddReport:
+        """Chunk, tokenize and embed, then store each article in its own transaction."""
+        import numpy as np
+
+        report = AddReport()
+        prepared = []
+        seen_hashes: dict[str, str] = {}
+        for art in articles:
+            h = art.content_hash
+            dup = self.store.article_by_hash(h)
+            if dup is not None or h in seen_hashes:
+                report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
+                continue
+            aid = art.ensure_id()
+            if self.store.article(aid) is not None or aid in seen_hashes.values():
+                report.refused.append((art.title, f"article id {aid!r} is already in the library"))
+                continue
+            chunks = chunk_mod.chunk(art.text, self.settings.max_passage_chars, self.settings.heading_max_chars)
+            if not chunks:
+                report.refused.append((art.title, "no text to index"))
+                continue
+            seen_hashes[h] = aid
+            prepared.append((art, chunks))
+        if not prepared:
+            return report
+        texts = [c.text for _, chunks in prepared for c in chunks]
+        bar = self.progress(len(texts), "embedding")
+        embeddings = self.embedder.encode(texts, progress=bar.update)
+        bar.close()
+        vec = self.vectors
+        offset = 0
+        bar = self.progress(len(prepared), "storing")
+        for art, chunks in prepared:
+            tokens = [passage_tokens(c.text) for c in chunks]
+            ids = self.store.add_article(art, origin, chunks, tokens)
+            vec.add(np.asarray(ids, dtype=np.int64), embeddings[offset:offset + len(chunks)])
+            offset += len(chunks)
+            report.added.append(art.id)
+            bar.update(1)
+        bar.close()
+        vec.save()
+        return report
+
+    def remove(self, article_id: str) -> bool:
+        if self.store.article(article_id) is None:
+            return False
+        self.sync_vectors()
+        ids = self.store.remove_article(article_id)
+        if (self.index_dir / VECTORS_NAME).exists() or self._vectors is not None:
+            self.vectors.remove(ids)
+            self.vectors.save()
+        return True
+
+    # -- reading -------------------------------------------------------------------------
+    def articles(self) -> list[ArticleRow]:
+        return self.store.articles()
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        return self.store.article(article_id)
+
+    def article_text(self, article_id: str) -> str | None:
+        return self.store.article_text(article_id)
+
+    def article_paragraphs(self, article_id: str) -> list[tuple[int, str]]:
+        text = self.store.article_text(article_id) or ""
+        return [(p.number, text[p.start:p.end]) for p in chunk_mod.paragraphs(text)]
+
+    # -- search --------------------------------------------------------------------------
+    def _ranked(self, q: Query, limit: int, dense_weight: float | None = None) -> list[tuple[int, float]]:
+        w = self.dense_weight if dense_weight is None else dense_weight
+        n = max(self.settings.candidates, limit)
+        keyword = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights)
+        dense: list[tuple[int, float]] = []
+        if w > 0 or not keyword:
+            if self.store.passage_count():
+                dense = self.vectors.search(self.embedder.encode_query(q.text), n)
+        if not keyword:
+            return dense[:limit]
+        return fuse(keyword, dense, w)[:limit]
+
+    @property
+    def keyword_weights(self) -> tuple[float, float]:
+        from .config import calibrated_fusion
+
+        cal = calibrated_fusion(self.settings.model)
+        return (cal.get("words_weight", 1.0), cal.get("grams_weight", 1.0))
+
+    def _results(self, ranked: list[tuple[int, float]]) -> list[Result]:
+        rows = self.store.passages(i for i, _ in ranked)
+        arts: dict[str, ArticleRow | None] = {}
+        out: list[Result] = []
+        for pid, score in ranked:
+            p = rows.get(pid)
+            if p is None:  # a vector whose passage was removed: skip it
+                continue
+            if p.article_id not in arts:
+                arts[p.article_id] = self.store.article(p.article_id)
+            art = arts[p.article_id]
+            title = art.title if art else p.article_id
+            out.append(Result(len(out) + 1, p.article_id, title, p.paragraph, p.paragraph_end, p.text,
+                              round(float(score), 6), citation(title, p.article_id, p.paragraph, p.paragraph_end),
+                              pid, art.source if art else "", art.date if art else "", p.start, p.end))
+        return out
+
+    def search(self, query: str, k: int = 10, dense_weight: float | None = None) -> SearchResponse:
+        q = analyze(query, self.settings.max_query_chars)
+        k = max(1, min(int(k), 1000))
+        ranked = self._ranked(q, k, dense_weight)
+        w = self.dense_weight if dense_weight is None else dense_weight
+        return SearchResponse(query, self._results(ranked), q.terms, q.notes, w)
+
+    def ask(self, question: str, k: int = 5) -> AskResponse:
+        q = analyze(question, self.settings.max_query_chars)
+        k = max(1, min(int(k), 100))
+        results = self._results(self._ranked(q, k))
+        grams = answer_mod.question_grams(q.canonical)
+        idf = answer_mod.idf_weights(self.store.document_frequencies(grams, "grams"),
+                                     self.store.passage_count(), grams)
+        passages = []
+        answers: list[AnswerSentence] = []
+        seen: set[str] = set()
+        top_score = None
+        for r in results:
+            choice = answer_mod.best_sentence(q.canonical, r.text, idf, grams)
+            sent = r.text[choice.start:choice.end]
+            passages.append((r, sent, choice.start, choice.end))
+            top_score = choice.score if top_score is None else top_score
+            key = canonical(sent)
+            # Later passages' sentences join the answer only when they match about as well.
+            if key in seen or choice.score < ANSWER_SCORE_RATIO * top_score:
+                continue
+            seen.add(key)
+            para = self._paragraph_at(r, choice.start)
+            answers.append(AnswerSentence(sent, r.article_id, para, citation(r.title, r.article_id, para),
+                                          r.rank, r.start + choice.start, r.start + choice.end))
+        return AskResponse(question, answers[:3], passages, q.notes)
+
+    @staticmethod
+    def _paragraph_at(r: Result, offset_in_passage: int) -> int:
+        """The source paragraph number of a position inside a passage."""
+        for n, p in enumerate(chunk_mod.paragraphs(r.text)):
+            if offset_in_passage < p.end:
+                return r.paragraph + n
+        return r.paragraph_end
+
+    # -- lookup --------------------------------------------------------------------------
+    def lookup(self, keyword: str, limit: int | None = None) -> LookupResponse:
+        """Every passage holding the keyword in any script or regional vocabulary, in corpus
+        order, with match offsets; nothing that lacks it."""
+        cleaned = " ".join(keyword.split())
+        if not cleaned:
+            raise QueryError("empty keyword: type a word or phrase to look up")
+        if len(cleaned) > 200:
+            raise QueryError("keyword too long for lookup (over 200 characters): use search instead")
+        forms = sorted(f for f in term_variants(cleaned) if segment.chars(f))
+        if not forms:
+            raise QueryError(f"keyword {keyword!r} has no letters, digits or characters to look up")
+        patterns = [_lookup_pattern(f) for f in forms]
+        candidates = self.store.phrase_candidates([segment.chars(f) for f in forms])
+        rows = self.store.passages(candidates)
+        order = self.store.article_order()
+        hits: list[LookupHit] = []
+        titles: dict[str, str] = {}
+        for p in sorted(rows.values(), key=lambda p: (order.get(p.article_id, 0), p.ordinal)):
+            view = aligned_simplified(p.text)
+            spans = _merge_spans(m.span() for pat in patterns for m in pat.finditer(view))
+            if not spans:
+                continue
+            if p.article_id not in titles:
+                art = self.store.article(p.article_id)
+                titles[p.article_id] = art.title if art else p.article_id
+            title = titles[p.article_id]
+            hits.append(LookupHit(p.article_id, title, p.paragraph, p.paragraph_end, p.text, spans,
+                                  citation(title, p.article_id, p.paragraph, p.paragraph_end), p.id))
+            if limit and len(hits) >= limit:
+                break
+        return LookupResponse(keyword, forms, hits)
+
+    # -- checks --------------------------------------------------------------------------
+    def verify(self) -> list[str]:
+        """Every disagreement between articles, passages, keyword index and vectors."""
+        problems = list(self.store.integrity_errors())
+        pids = self.store.passage_ids()
+        for table in ("passage_fts", "passage_chars"):
+            fts = self.store.fts_ids(table)
+            if fts != pids:
+                problems.append(f"{table}: {len(set(pids) - set(fts))} passages missing, "
+                                f"{len(set(fts) - set(pids))} stale rows")
+        for art in self.store.articles():
+            text = self.store.article_text(art.id) or ""
+            for p in self.store.article_passages(art.id):
+                if text[p.start:p.end] != p.text:
+                    problems.append(f"passage {p.id} of {art.id}: offsets do not match the article text")
+                    break
+            if art.passages == 0:
+                problems.append(f"article {art.id} has no passages")
+        path = self.index_dir / VECTORS_NAME
+        if pids and not path.exists():
+            problems.append("vector file missing")
+        elif path.exists():
+            recorded = self.store.get_meta("model")
+            if recorded != self.settings.model:
+                problems.append(f"vectors were made by model {recorded!r}, settings use {self.settings.model!r}")
+            else:
+                from .vectors import FaissVectors
+
+                dim = int(self.store.get_meta("model_dim") or 0)
+                vec = FaissVectors(path, dim) if dim else None
+                have = set(vec.ids().tolist()) if vec else set()
+                if have != set(pids):
+                    problems.append(f"vectors: {len(set(pids) - have)} passages without a vector, "
+                                    f"{len(have - set(pids))} vectors without a passage")
+        return problems
+
+
+def _lookup_pattern(form: str) -> re.Pattern[str]:
+    """Han characters match anywhere; a Latin/digit run must start at a word start."""
+    pieces = []
+    for i, part in enumerate(re.split(r"(\s+)", form)):
+        if not part:
+            continue
+        if part.isspace():
+            pieces.append(r"\s*")
+            continue
+        esc = re.escape(part)
+        if part[0].isascii() and part[0].isalnum():
+            esc = r"(?<![0-9a-z])" + esc
+        pieces.append(esc)
+    return re.compile("".join(pieces))
+
+
+def _merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

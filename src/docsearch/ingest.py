@@ -1,0 +1,184 @@
+"""Reading articles from files: front-matter text/Markdown and JSONL, in any common encoding.
+
+Corpus file format (see corpus/README.md): an optional header between two `---` lines of
+`key: value` pairs (id, title, source, date, url, script, original_file), then the body.
+Without a header, the first non-empty line is the title and the rest is the body.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .normalize import canonical, detect_script
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+METADATA_KEYS = ("id", "title", "source", "date", "url", "script", "original_file")
+_ID_OK = re.compile(r"^[\w.\-:]{1,128}$", re.UNICODE)
+
+
+class IngestError(ValueError):
+    """A file or record that cannot be added; the message names it and says why."""
+
+
+@dataclass
+class Article:
+    title: str
+    text: str
+    id: str | None = None
+    source: str = ""
+    date: str = ""
+    url: str = ""
+    script: str = ""
+    original_file: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.text = normalize_newlines(self.text)
+        self.title = " ".join(self.title.split())
+        if not self.script:
+            self.script = detect_script(self.title + "\n" + self.text)
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of the content: the same text in another script or spacing is a duplicate."""
+        body = "".join(canonical(self.text).split())
+        return hashlib.sha1(body.encode("utf-8")).hexdigest()
+
+    def ensure_id(self) -> str:
+        if not self.id:
+            self.id = self.content_hash[:16]
+        return self.id
+
+
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+
+
+def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
+    """Decode a text file; returns (text, encoding found). Raises IngestError for binary data."""
+    if not data.strip():
+        raise IngestError(f"{name}: file is empty")
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(enc), enc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data[:4096]:
+        raise IngestError(f"{name}: binary file (NUL bytes), not text")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["gb18030", "big5", "big5hkscs", "utf_16", "utf_8"]).best()
+    if best is None:
+        best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"{name}: cannot tell the text encoding (binary or unknown)")
+    return str(best), best.encoding
+
+
+def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Split `---` header lines of `key: value` from the body."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    meta: dict[str, str] = {}
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() == "---":
+            return meta, "\n".join(lines[i + 1:])
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            meta[key.strip().lower()] = value.strip()
+    return {}, text  # no closing line: not a header after all
+
+
+def article_from_text(text: str, name: str, **defaults: str) -> Article:
+    meta, body = parse_front_matter(normalize_newlines(text))
+    title = meta.pop("title", "")
+    if not title:
+        lines = body.split("\n")
+        for i, line in enumerate(lines):
+            if line.strip():
+                title = line.strip()
+                body = "\n".join(lines[i + 1:])
+                break
+    if not body.strip():
+        raise IngestError(f"{name}: no text to index")
+    known = {k: meta.pop(k) for k in list(meta) if k in METADATA_KEYS}
+    fields_ = {**{k: v for k, v in defaults.items() if v}, **known}
+    return Article(title=title, text=body.strip("\n"), extra=meta, **fields_)
+
+
+def article_from_record(record: dict, where: str) -> Article:
+    if not isinstance(record, dict):
+        raise IngestError(f"{where}: not a JSON object")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise IngestError(f"{where}: missing or empty \"text\"")
+    title = record.get("title")
+    if not isinstance(title, str) or not title.strip():
+        title = text.strip().split("\n", 1)[0][:80]
+    kw = {k: str(record[k]) for k in METADATA_KEYS if k not in ("title",) and record.get(k) not in (None, "")}
+    extra = {k: str(v) for k, v in record.items() if k not in METADATA_KEYS and k != "text"}
+    art = Article(title=title, text=text, extra=extra, **kw)
+    if art.id is not None and not _ID_OK.match(art.id):
+        raise IngestError(f"{where}: id {art.id!r} must be 1-128 letters, digits or . _ - :")
+    return art
+
+
+def read_path(path: Path, max_bytes: int) -> list[Article]:
+    """Articles in one file. Raises IngestError naming the file and the reason."""
+    name = str(path)
+    if not path.exists():
+        raise IngestError(f"{name}: no such file")
+    if path.is_dir():
+        raise IngestError(f"{name}: is a folder (give the files inside it)")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestError(f"{name}: unsupported file type {suffix or '(none)'}; "
+                          f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise IngestError(f"{name}: {size:,} bytes is over the {max_bytes:,}-byte limit")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{name}: cannot read ({exc.strerror})") from exc
+    text, _encoding = decode_bytes(data, name)
+    if suffix in JSONL_SUFFIXES:
+        out = []
+        for n, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IngestError(f"{name}:{n}: invalid JSON ({exc.msg})") from exc
+            out.append(article_from_record(record, f"{name}:{n}"))
+        if not out:
+            raise IngestError(f"{name}: no articles in file")
+        return out
+    return [article_from_text(text, name, original_file=path.name)]
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Article files of a corpus folder, in name order (README files are documentation)."""
+    if not corpus_dir.is_dir():
+        return []
+    return sorted(p for p in corpus_dir.iterdir()
+                  if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                  and not p.name.lower().startswith("readme"))
+
+
+def read_corpus_file(path: Path, max_bytes: int) -> list[Article]:
+    """Like read_path, but a text file's id defaults to its file name stem."""
+    arts = read_path(path, max_bytes)
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        for a in arts:
+            a.id = a.id or path.stem
+    return arts

@@ -1,0 +1,357 @@
+"""Storage: articles, passages and the keyword index in one SQLite database (WAL mode).
+
+Articles keep their full original text, so everything else (passages, keyword index, vectors)
+can be derived again from what is stored. Keyword tokens are produced by `segment` and stored
+space-separated, one FTS5 column per token kind; FTS5's unicode61 tokenizer then only splits
+at those spaces.
+
+`Store` is the narrow interface the engine uses; `SQLiteStore` is the embedded implementation.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    id: str
+    title: str
+    source: str
+    date: str
+    url: str
+    script: str
+    original_file: str
+    origin: str          # 'corpus' (from corpus/) or 'added'
+    added_at: str
+    content_hash: str
+    passages: int
+    extra: dict
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    id: int
+    article_id: str
+    ordinal: int
+    paragraph: int
+    paragraph_end: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PassageTokens:
+    words: str
+    grams: str
+    chars: str
+
+
+class Store(Protocol):
+    """What the engine needs from storage (a server-backed engine implements the same)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def transaction(self): ...
+    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]: ...
+    def replace_passages(self, article_id: str, passages: list,
+                         tokens: list[PassageTokens]) -> tuple[list[int], list[int]]: ...
+    def clear_derived(self) -> None: ...
+    def remove_article(self, article_id: str) -> list[int]: ...
+    def article(self, article_id: str) -> ArticleRow | None: ...
+    def article_text(self, article_id: str) -> str | None: ...
+    def article_by_hash(self, content_hash: str) -> ArticleRow | None: ...
+    def articles(self) -> list[ArticleRow]: ...
+    def article_order(self) -> dict[str, int]: ...
+    def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]: ...
+    def article_passages(self, article_id: str) -> list[PassageRow]: ...
+    def passage_ids(self) -> list[int]: ...
+    def passage_count(self) -> int: ...
+    def keyword_search(self, words: list[str], grams: list[str], limit: int,
+                       weights: tuple[float, float]) -> list[tuple[int, float]]: ...
+    def phrase_candidates(self, phrases: list[list[str]]) -> list[int]: ...
+    def document_frequencies(self, terms: list[str], column: str) -> dict[str, int]: ...
+    def integrity_errors(self) -> list[str]: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    script TEXT NOT NULL DEFAULT '',
+    original_file TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    content_hash TEXT NOT NULL UNIQUE,
+    extra TEXT NOT NULL DEFAULT '{}',
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    paragraph_end INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    UNIQUE (article_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
+-- Ranking index: jieba words and character n-grams of canonical text.
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_fts USING fts5(
+    words, grams, tokenize = "unicode61 remove_diacritics 0 tokenchars '.'");
+-- Exact lookup index: one token per character of aligned Simplified text; phrase queries
+-- find substrings.
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_chars USING fts5(
+    chars, tokenize = "unicode61 remove_diacritics 0 tokenchars '.'");
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(passage_fts, 'col');
+"""
+
+
+def fts_phrase(token: str) -> str:
+    """One token as an FTS5 string literal: user text never reaches FTS5 as syntax."""
+    return '"' + token.replace('"', '""') + '"'
+
+
+class SQLiteStore:
+    """The embedded store. One connection per thread; writes go through `transaction()`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.transaction() as db:
+            for statement in _SCHEMA.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            if db.execute("SELECT value FROM meta WHERE key='format_version'").fetchone() is None:
+                db.execute("INSERT INTO meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
+
+    # -- connections -------------------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; nests as a no-op."""
+        db = self.db
+        if db.in_transaction:
+            yield db
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- meta --------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       (key, value))
+
+    # -- writes ------------------------------------------------------------------------
+    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
+        """Insert an article with its passages and keyword rows; returns the new passage ids."""
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO articles (id, title, source, date, url, script, original_file, origin,"
+                " added_at, content_hash, extra, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (article.id, article.title, article.source, article.date, article.url, article.script,
+                 article.original_file, origin, now, article.content_hash,
+                 json.dumps(article.extra, ensure_ascii=False), article.text))
+            return self._insert_passages(db, article.id, passages, tokens)
+
+    def replace_passages(self, article_id: str, passages: list, tokens: list[PassageTokens]) -> tuple[list[int], list[int]]:
+        """Re-derive an article's passages; returns (removed, added) passage ids."""
+        with self.transaction() as db:
+            removed = self._delete_passages(db, article_id)
+            return removed, self._insert_passages(db, article_id, passages, tokens)
+
+    @staticmethod
+    def _insert_passages(db: sqlite3.Connection, article_id: str, passages: list,
+                         tokens: list[PassageTokens]) -> list[int]:
+        ids = []
+        for ordinal, (chunk, tok) in enumerate(zip(passages, tokens)):
+            cur = db.execute(
+                'INSERT INTO passages (article_id, ordinal, paragraph, paragraph_end, start, "end", text)'
+                " VALUES (?,?,?,?,?,?,?)",
+                (article_id, ordinal, chunk.paragraph, chunk.paragraph_end, chunk.start, chunk.end, chunk.text))
+            ids.append(cur.lastrowid)
+            db.execute("INSERT INTO passage_fts (rowid, words, grams) VALUES (?,?,?)",
+                       (cur.lastrowid, tok.words, tok.grams))
+            db.execute("INSERT INTO passage_chars (rowid, chars) VALUES (?,?)", (cur.lastrowid, tok.chars))
+        return ids
+
+    @staticmethod
+    def _delete_passages(db: sqlite3.Connection, article_id: str) -> list[int]:
+        ids = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id=?", (article_id,))]
+        db.executemany("DELETE FROM passage_fts WHERE rowid=?", [(i,) for i in ids])
+        db.executemany("DELETE FROM passage_chars WHERE rowid=?", [(i,) for i in ids])
+        db.execute("DELETE FROM passages WHERE article_id=?", (article_id,))
+        return ids
+
+    def clear_derived(self) -> None:
+        """Drop every passage and keyword row (articles stay): the start of a full re-derive."""
+        with self.transaction() as db:
+            for table in ("passage_fts", "passage_chars", "passages"):
+                db.execute(f"DELETE FROM {table}")
+
+    def remove_article(self, article_id: str) -> list[int]:
+        """Delete an article and everything derived from it; returns the removed passage ids."""
+        with self.transaction() as db:
+            ids = self._delete_passages(db, article_id)
+            db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+        return ids
+
+    # -- reads -------------------------------------------------------------------------
+    _ARTICLE_COLS = ("a.id, a.title, a.source, a.date, a.url, a.script, a.original_file, a.origin,"
+                     " a.added_at, a.content_hash,"
+                     " (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id), a.extra")
+
+    @staticmethod
+    def _article_row(r: tuple) -> ArticleRow:
+        return ArticleRow(*r[:11], extra=json.loads(r[11] or "{}"))
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        r = self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.id=?", (article_id,)).fetchone()
+        return self._article_row(r) if r else None
+
+    def article_by_hash(self, content_hash: str) -> ArticleRow | None:
+        r = self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.content_hash=?",
+                            (content_hash,)).fetchone()
+        return self._article_row(r) if r else None
+
+    def article_text(self, article_id: str) -> str | None:
+        r = self.db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
+        return r[0] if r else None
+
+    def articles(self) -> list[ArticleRow]:
+        rows = self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a ORDER BY a.seq").fetchall()
+        return [self._article_row(r) for r in rows]
+
+    def article_order(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT id, seq FROM articles")}
+
+    def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]:
+        ids = list(ids)
+        out: dict[int, PassageRow] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            q = ('SELECT id, article_id, ordinal, paragraph, paragraph_end, start, "end", text FROM passages'
+                 f" WHERE id IN ({','.join('?' * len(part))})")
+            for r in self.db.execute(q, part):
+                out[r[0]] = PassageRow(*r)
+        return out
+
+    def article_passages(self, article_id: str) -> list[PassageRow]:
+        rows = self.db.execute(
+            'SELECT id, article_id, ordinal, paragraph, paragraph_end, start, "end", text FROM passages'
+            " WHERE article_id=? ORDER BY ordinal", (article_id,))
+        return [PassageRow(*r) for r in rows]
+
+    def iter_passages(self, batch: int = 1000) -> Iterator[list[PassageRow]]:
+        last = -1
+        while True:
+            rows = self.db.execute(
+                'SELECT id, article_id, ordinal, paragraph, paragraph_end, start, "end", text FROM passages'
+                " WHERE id > ? ORDER BY id LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            yield [PassageRow(*r) for r in rows]
+            last = rows[-1][0]
+
+    def passage_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM passages ORDER BY id")]
+
+    def passage_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def fts_ids(self, table: str) -> list[int]:
+        assert table in ("passage_fts", "passage_chars")
+        return [r[0] for r in self.db.execute(f"SELECT rowid FROM {table} ORDER BY rowid")]
+
+    def integrity_errors(self) -> list[str]:
+        errors = []
+        ok = self.db.execute("PRAGMA integrity_check").fetchone()[0]
+        if ok != "ok":
+            errors.append(f"sqlite integrity_check: {ok}")
+        for table in ("passage_fts", "passage_chars"):
+            try:
+                self.db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+            except sqlite3.DatabaseError as exc:
+                errors.append(f"{table}: {exc}")
+        return errors
+
+    # -- keyword search ----------------------------------------------------------------
+    def keyword_search(self, words: list[str], grams: list[str], limit: int,
+                       weights: tuple[float, float] = (1.0, 1.0)) -> list[tuple[int, float]]:
+        """BM25 over both token columns; returns (passage id, score) with higher = better."""
+        parts = []
+        if words:
+            parts.append("words : (" + " OR ".join(fts_phrase(t) for t in words) + ")")
+        if grams:
+            parts.append("grams : (" + " OR ".join(fts_phrase(t) for t in grams) + ")")
+        if not parts:
+            return []
+        query = " OR ".join(f"({p})" for p in parts)
+        rows = self.db.execute(
+            "SELECT rowid, bm25(passage_fts, ?, ?) AS s FROM passage_fts WHERE passage_fts MATCH ?"
+            " ORDER BY s LIMIT ?", (weights[0], weights[1], query, limit)).fetchall()
+        return [(r[0], -r[1]) for r in rows]
+
+    def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
+        """Passages whose character stream holds any of the token sequences (a superset of the
+        exact matches; callers confirm on the text)."""
+        phrases = [p for p in phrases if p]
+        if not phrases:
+            return []
+        query = " OR ".join(fts_phrase(" ".join(p)) for p in phrases)
+        return [r[0] for r in self.db.execute("SELECT rowid FROM passage_chars WHERE passage_chars MATCH ?",
+                                              (query,))]
+
+    def document_frequencies(self, terms: list[str], column: str = "grams") -> dict[str, int]:
+        terms = list(set(terms))
+        out: dict[str, int] = {}
+        for i in range(0, len(terms), 500):
+            part = terms[i:i + 500]
+            q = f"SELECT term, doc FROM fts_vocab WHERE col=? AND term IN ({','.join('?' * len(part))})"
+            out.update(dict(self.db.execute(q, [column, *part]).fetchall()))
+        return out
