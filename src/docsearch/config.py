@@ -27,10 +27,18 @@ class Settings:
     embed_batch_size: int = 64
     # Weight of the dense list in score fusion; None means "use the calibrated value for the model".
     dense_weight: float | None = None
-    # Passages longer than this are split at sentence ends (characters).
-    max_passage_chars: int = 400
+    # Passages longer than this are split at sentence ends (characters). Measured on the dev
+    # set: 400 costs ~0.005 R@1 against whole paragraphs, 800 costs nothing.
+    max_passage_chars: int = 800
     # Lines up to this long that do not end a sentence are headings and merge into what follows.
     heading_max_chars: int = 50
+    # BM25 column weights of the keyword index: jieba words vs character uni/bigrams. Measured
+    # on the dev set (R@1): 1:1 0.956, 2:1 0.956, 3:1 0.958, words only 0.938, grams only 0.948.
+    words_weight: float = 3.0
+    grams_weight: float = 1.0
+    # Sentence-level evidence added to the head of the keyword list (see search.rerank_by_sentences).
+    sentence_weight: float = 0.25
+    sentence_depth: int = 30
     # Candidates taken from each retriever before fusion.
     candidates: int = 100
     # Longer queries are cut to this many characters (a warning says so).

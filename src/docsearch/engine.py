@@ -15,7 +15,7 @@ from . import chunk as chunk_mod
 from . import ingest, segment
 from .config import Settings
 from .normalize import aligned_simplified, canonical, term_variants
-from .search import Query, QueryError, analyze, fuse
+from .search import Query, QueryError, analyze, fuse, rerank_by_sentences
 from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
 
 DB_NAME = "docsearch.sqlite3"
@@ -393,24 +393,34 @@ class DocSearch:
         return [(p.number, text[p.start:p.end]) for p in chunk_mod.paragraphs(text)]
 
     # -- search --------------------------------------------------------------------------
+    def keyword_ranked(self, q: Query, n: int) -> list[tuple[int, float]]:
+        """BM25 over words and n-grams, its head re-ordered by best-sentence evidence."""
+        hits = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights)
+        s = self.settings
+        if not hits or s.sentence_weight <= 0:
+            return hits
+        head = [pid for pid, _ in hits[:s.sentence_depth]]
+        texts = {pid: p.text for pid, p in self.store.passages(head).items()}
+        return rerank_by_sentences(hits, texts, q.grams, self.store.document_frequencies(q.grams),
+                                   self.store.passage_count(), s.sentence_weight, s.sentence_depth)
+
+    def dense_ranked(self, vector, n: int) -> list[tuple[int, float]]:
+        return self.vectors.search(vector, n) if self.store.passage_count() else []
+
     def _ranked(self, q: Query, limit: int, dense_weight: float | None = None) -> list[tuple[int, float]]:
         w = self.dense_weight if dense_weight is None else dense_weight
         n = max(self.settings.candidates, limit)
-        keyword = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights)
+        keyword = self.keyword_ranked(q, n)
         dense: list[tuple[int, float]] = []
         if w > 0 or not keyword:
-            if self.store.passage_count():
-                dense = self.vectors.search(self.embedder.encode_query(q.text), n)
+            dense = self.dense_ranked(self.embedder.encode_query(q.text), n)
         if not keyword:
             return dense[:limit]
         return fuse(keyword, dense, w)[:limit]
 
     @property
     def keyword_weights(self) -> tuple[float, float]:
-        from .config import calibrated_fusion
-
-        cal = calibrated_fusion(self.settings.model)
-        return (cal.get("words_weight", 1.0), cal.get("grams_weight", 1.0))
+        return (self.settings.words_weight, self.settings.grams_weight)
 
     def _results(self, ranked: list[tuple[int, float]]) -> list[Result]:
         rows = self.store.passages(i for i, _ in ranked)
@@ -441,14 +451,12 @@ class DocSearch:
         k = max(1, min(int(k), 100))
         results = self._results(self._ranked(q, k))
         grams = answer_mod.question_grams(q.canonical)
-        idf = answer_mod.idf_weights(self.store.document_frequencies(grams, "grams"),
-                                     self.store.passage_count(), grams)
         passages = []
         answers: list[AnswerSentence] = []
         seen: set[str] = set()
         top_score = None
         for r in results:
-            choice = answer_mod.best_sentence(q.canonical, r.text, idf, grams)
+            choice = answer_mod.best_sentence(q.canonical, r.text, grams)
             sent = r.text[choice.start:choice.end]
             passages.append((r, sent, choice.start, choice.end))
             top_score = choice.score if top_score is None else top_score

@@ -59,14 +59,16 @@ def char_grams(text: str) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    """jieba words of canonical text (with the shipped domain dictionary); other runs whole."""
+    """jieba words of canonical text (with the shipped domain dictionary), in search mode: a
+    compound comes with its parts (制造业回流 -> 制造, 制造业, 回流, 制造业回流), so a query
+    compound still meets a passage that uses a part of it. Other runs stay whole."""
     out: list[str] = []
     tk = _tokenizer()
     for run in runs(text):
         if not _is_han_run(run):
             out.append(run)
             continue
-        out.extend(w for w in tk.cut(run, HMM=True) if w.strip())
+        out.extend(w for w in tk.cut_for_search(run, HMM=True) if w.strip())
     return out
 
 

@@ -79,7 +79,7 @@ class Store(Protocol):
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
                        weights: tuple[float, float]) -> list[tuple[int, float]]: ...
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]: ...
-    def document_frequencies(self, terms: list[str], column: str) -> dict[str, int]: ...
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
     def integrity_errors(self) -> list[str]: ...
 
 
@@ -119,7 +119,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passage_fts USING fts5(
 -- find substrings.
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_chars USING fts5(
     chars, tokenize = "unicode61 remove_diacritics 0 tokenchars '.'");
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(passage_fts, 'col');
+-- Document frequencies of n-grams, for sentence-level evidence.
+CREATE VIRTUAL TABLE IF NOT EXISTS grams_vocab USING fts5vocab(passage_fts, 'col');
 """
 
 
@@ -347,11 +348,12 @@ class SQLiteStore:
         return [r[0] for r in self.db.execute("SELECT rowid FROM passage_chars WHERE passage_chars MATCH ?",
                                               (query,))]
 
-    def document_frequencies(self, terms: list[str], column: str = "grams") -> dict[str, int]:
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """How many passages hold each n-gram (grams column)."""
         terms = list(set(terms))
         out: dict[str, int] = {}
         for i in range(0, len(terms), 500):
             part = terms[i:i + 500]
-            q = f"SELECT term, doc FROM fts_vocab WHERE col=? AND term IN ({','.join('?' * len(part))})"
-            out.update(dict(self.db.execute(q, [column, *part]).fetchall()))
+            q = f"SELECT term, doc FROM grams_vocab WHERE col='grams' AND term IN ({','.join('?' * len(part))})"
+            out.update(dict(self.db.execute(q, part).fetchall()))
         return out

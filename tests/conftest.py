@@ -1,0 +1,49 @@
+"""Shared fixtures. Everything is real: SQLite, FAISS, jieba, OpenCC and the offline model."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from docsearch.config import Settings
+from docsearch.engine import DocSearch
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+BENCH = SHARED / "bench"
+
+
+def settings_for(index_dir: Path, **kw) -> Settings:
+    return Settings(index_dir=index_dir, corpus_dir=kw.pop("corpus_dir", CORPUS), **kw)
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory) -> Path:
+    """The shipped corpus, indexed once per test session (read-only for tests)."""
+    d = tmp_path_factory.mktemp("seed-index")
+    ds = DocSearch(settings_for(d))
+    ds.index()
+    ds.close()
+    return d
+
+
+@pytest.fixture(scope="session")
+def seed(seed_index_dir) -> DocSearch:
+    return DocSearch(settings_for(seed_index_dir))
+
+
+@pytest.fixture()
+def fresh(tmp_path, seed_index_dir) -> DocSearch:
+    """A private, writable copy of the seed index."""
+    d = tmp_path / "index"
+    shutil.copytree(seed_index_dir, d)
+    ds = DocSearch(settings_for(d))
+    yield ds
+    ds.close()
+
+
+def needs_bench():
+    return pytest.mark.skipif(not (BENCH / "seed_dev_qa.jsonl").exists(),
+                              reason="../shared/bench is not beside the repo")
