@@ -96,3 +96,15 @@ def test_cli_contract(tmp_path):
                        capture_output=True, text=True, timeout=1200, cwd=REPO, env=env)
     assert p.returncode == 0, p.stdout[-2000:]
     assert p.stdout.strip().splitlines()[-1].endswith(" 0 failed")
+
+
+def test_an_unreachable_hub_model_is_one_clear_error(tmp_path):
+    rc, out, err = run(tmp_path / "ix", "--model", "BAAI/bge-m3", "index")
+    assert rc == 1 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "BAAI/bge-m3" in err and "huggingface-cli download" in err
+
+
+def test_english_question_shows_its_translation(ix):
+    rc, out, err = run(ix, "ask", "What share of US imports came from China in 2022?", "-k", "3")
+    assert rc == 0 and "translated: imports -> 进口" in out
+    assert "14.3%" in out.split("passages:")[0]

@@ -25,6 +25,15 @@ def test_every_chinese_seed_question_is_answered_at_rank_1(seed, q):
     assert any(g in t2s.convert(top.text) for g in q["gold"]), top.citation
 
 
+@needs_bench()
+@pytest.mark.parametrize("q", [q for q in _seed_questions() if q["lang"] == "en"], ids=lambda q: q["id"])
+def test_english_seed_questions_find_their_chinese_passage_in_the_top_5(seed, q):
+    from docsearch.normalize import _converter
+    t2s = _converter("t2s")
+    texts = [t2s.convert(r.text) for r in seed.search(q["q"], k=5).results]
+    assert any(g in t for t in texts for g in q["gold"]), q["q"]
+
+
 def test_scripts_and_vocabularies_give_the_same_ranking(seed):
     a = [(r.article_id, r.paragraph) for r in seed.search("美国晶片法案的进展", k=5).results]
     b = [(r.article_id, r.paragraph) for r in seed.search("美國芯片法案的進展", k=5).results]

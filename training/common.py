@@ -12,7 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-SHARED = Path(os.environ.get("DOCSEARCH_SHARED", "/work/shared"))
+SHARED = Path(os.environ.get("DOCSEARCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 BENCH = SHARED / "bench"
 TRAIN = SHARED / "train"
 SEEDS = SHARED / "seeds"

@@ -1,6 +1,6 @@
 """Dense-only evaluation of the docsearch static embedding model.
 
-    python training/evaluate_model.py --model models/docsearch-static-zh-en
+    python training/evaluate_model.py --model src/docsearch/models/docsearch-static-zh-en
 
 Tasks (cosine over L2-normalized embeddings, exact search with numpy):
  1. Held-out DRCD+CMRC: corpus = all 1,848 paragraphs of both dev sets, questions of the
@@ -115,7 +115,7 @@ def eval_seed(model):
     return {"n_passages": len(paras), "questions": out}
 
 
-def speed(model, n=4000):
+def speed(model, n=4000, batch_size=1024):
     import torch
 
     torch.set_num_threads(2)
@@ -123,11 +123,14 @@ def speed(model, n=4000):
     paras = [p["context"] for p in load_squad_all()]
     base = [docsearch_normalize(p)[:300] for p in paras if len(p) >= 300]
     texts = (base * (n // len(base) + 1))[:n]
-    model.encode(texts[:500], batch_size=256)
-    t = time.perf_counter()
-    model.encode(texts, batch_size=256, normalize_embeddings=True)
-    dt = time.perf_counter() - t
-    return {"passages": n, "chars_per_passage": 300, "seconds": dt, "passages_per_s": n / dt, "threads": 2}
+    model.encode(texts[:500], batch_size=batch_size)
+    best = 1e9
+    for _ in range(3):
+        t = time.perf_counter()
+        model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+        best = min(best, time.perf_counter() - t)
+    return {"passages": n, "chars_per_passage": 300, "seconds": best, "passages_per_s": n / best, "threads": 2,
+            "batch_size": batch_size}
 
 
 def folder_mb(path):
@@ -146,7 +149,7 @@ def quick(model):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="models/docsearch-static-zh-en")
+    ap.add_argument("--model", default="src/docsearch/models/docsearch-static-zh-en")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "eval_results.json"))
     a = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -156,7 +159,8 @@ def main():
     torch.set_num_threads(2)
     model = SentenceTransformer(a.model, device="cpu")
     res = {"model": a.model, "squad_heldout": eval_squad(model), "xquad": eval_xquad(model),
-           "seed": eval_seed(model), "speed": speed(model), "folder_MB": folder_mb(a.model)}
+           "seed": eval_seed(model), "speed": speed(model, batch_size=1024),
+           "speed_bs256": speed(model, batch_size=256), "folder_MB": folder_mb(a.model)}
     Path(a.out).write_text(json.dumps(res, indent=2, ensure_ascii=False))
     print(format_table(res))
 
@@ -184,8 +188,11 @@ def format_table(res):
         L.append(f"| {q['id']} | {q['lang']} | {q['rank']} |")
     sp = res["speed"]
     L.append("")
-    L.append(f"Speed: {sp['passages_per_s']:.0f} passages/s ({sp['passages']} x {sp['chars_per_passage']}-char "
-             f"Chinese paragraphs, {sp['threads']} threads); folder size {res['folder_MB']:.1f} MB")
+    for sp in (res["speed"], res.get("speed_bs256")):
+        if sp:
+            L.append(f"Speed: {sp['passages_per_s']:.0f} passages/s ({sp['passages']} x {sp['chars_per_passage']}-char "
+                     f"Chinese paragraphs, {sp['threads']} threads, batch_size={sp['batch_size']})")
+    L.append(f"Folder size: {res['folder_MB']:.1f} MB")
     return "\n".join(L)
 
 

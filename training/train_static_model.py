@@ -1,6 +1,6 @@
 """Build the tokenizer and train the docsearch static zh/en embedding model.
 
-    OMP_NUM_THREADS=1 python training/train_static_model.py --out models/docsearch-static-zh-en
+    OMP_NUM_THREADS=1 python training/train_static_model.py --out src/docsearch/models/docsearch-static-zh-en
 
 Everything is local and deterministic (fixed seeds, 1 CPU thread). Steps:
  1. Tokenizer (tokenizers.Tokenizer, no custom code):
@@ -332,6 +332,21 @@ def build(args):
     tgt_norm = W.norm(dim=1).mean() * en_idf / en_idf.mean()
     EN = F.normalize(EN, dim=1) * tgt_norm[:, None]
     W[has] = EN[has]
+    # inflected English forms without their own CEDICT gloss: copy the lemma's vector
+    n_lem = 0
+    for w, i in en_ids.items():
+        if has[i]:
+            continue
+        for suf, rep in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ing", "e"), ("es", ""), ("ed", ""), ("ed", "e"),
+                         ("s", ""), ("d", ""), ("ly", ""), ("er", ""), ("ers", "")):
+            if w.endswith(suf) and len(w) - len(suf) >= 3:
+                lem = w[: -len(suf)] + rep
+                j = vocab.get(lem)
+                if j is not None and has[j]:
+                    W[i] = W[j]
+                    n_lem += 1
+                    break
+    log(f"english inflections initialised from lemma: {n_lem}")
     for w in EN_STOP:
         if w in vocab:
             W[vocab[w]] *= 0.1
@@ -416,26 +431,29 @@ def save_model(tok, W, out, fp16=True):
 
     m = to_model(tok, W, fp16)
     m.save(out)
-    if fp16:  # re-save the weights as float16 (loads back as float16; see README)
-        save_file({"embedding.weight": W.half().contiguous()}, os.path.join(out, "model.safetensors"))
+    if fp16:
+        # float16 storage, float32 at run time: StaticEmbedding.load() folds model2vec-style
+        # {"embeddings", "weights"} tensors and promotes them to float32 (fast CPU EmbeddingBag).
+        save_file({"embeddings": W.half().contiguous(), "weights": torch.ones(W.shape[0], dtype=torch.float32)},
+                  os.path.join(out, "model.safetensors"))
     return m
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="models/docsearch-static-zh-en")
+    ap.add_argument("--out", default="src/docsearch/models/docsearch-static-zh-en")
     ap.add_argument("--work", default="training/work")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--dim", type=int, default=256)
-    ap.add_argument("--zh_words", type=int, default=62000)
-    ap.add_argument("--en_words", type=int, default=22000)
+    ap.add_argument("--dim", type=int, default=512)
+    ap.add_argument("--zh_words", type=int, default=26000)
+    ap.add_argument("--en_words", type=int, default=14000)
     ap.add_argument("--jieba_min_freq", type=int, default=30)
     ap.add_argument("--trad_p", type=float, default=0.3)
     ap.add_argument("--qp_rep", type=int, default=2)
-    ap.add_argument("--pseudo_rep", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--bs", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=0.003)
+    ap.add_argument("--pseudo_rep", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--bs", type=int, default=512)
+    ap.add_argument("--lr", type=float, default=0.004)
     ap.add_argument("--scale", type=float, default=20.0)
     ap.add_argument("--sym", type=float, default=0.5)
     ap.add_argument("--source_weights", default='{"cedict": 1.0, "qp": 1.0, "qp_en": 1.0, "sp": 1.0, '

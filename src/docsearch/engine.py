@@ -15,7 +15,7 @@ from . import chunk as chunk_mod
 from . import ingest, segment
 from .config import Settings
 from .normalize import aligned_simplified, canonical, term_variants
-from .search import Query, QueryError, analyze, fuse, rerank_by_sentences
+from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
 from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
 
 DB_NAME = "docsearch.sqlite3"
@@ -76,10 +76,11 @@ class SearchResponse:
     terms: list[str]
     notes: list[str] = field(default_factory=list)
     dense_weight: float = 0.0
+    translations: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"query": self.query, "results": [r.to_json() for r in self.results],
-                "understood_as": self.terms, "notes": self.notes}
+                "understood_as": self.terms, "translations": self.translations, "notes": self.notes}
 
 
 @dataclass
@@ -99,6 +100,8 @@ class AskResponse:
     answer: list[AnswerSentence]
     passages: list[tuple[Result, str, int, int]]  # result, answer sentence, start/end in passage
     notes: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    translations: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out_passages = []
@@ -109,7 +112,8 @@ class AskResponse:
         return {"question": self.question,
                 "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
                             "citation": s.citation} for s in self.answer],
-                "passages": out_passages, "notes": self.notes}
+                "passages": out_passages, "understood_as": self.terms, "translations": self.translations,
+                "notes": self.notes}
 
 
 @dataclass
@@ -201,15 +205,17 @@ class DocSearch:
 
             path = self.index_dir / VECTORS_NAME
             recorded = self.store.get_meta("model")
-            if recorded != self.settings.model:
-                if path.exists():
-                    path.unlink()
-                dim = self.embedder.dim
-                self.store.set_meta("model", self.settings.model)
-                self.store.set_meta("model_dim", str(dim))
-            else:
-                dim = int(self.store.get_meta("model_dim") or 0) or self.embedder.dim
+            if recorded == self.settings.model:
+                self._vectors = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or self.embedder.dim)
+                return self._vectors
+            if path.exists():
+                path.unlink()
+            dim = self.embedder.dim
+            self.store.set_meta("model", self.settings.model)
+            self.store.set_meta("model_dim", str(dim))
             self._vectors = FaissVectors(path, dim)
+            if self.store.passage_count():
+                self.sync_vectors()  # another model: embed every passage again, now
         return self._vectors
 
     @property
@@ -397,18 +403,28 @@ class DocSearch:
         """BM25 over words and n-grams, its head re-ordered by best-sentence evidence."""
         hits = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights)
         s = self.settings
-        if not hits or s.sentence_weight <= 0:
+        if not hits:
             return hits
-        head = [pid for pid, _ in hits[:s.sentence_depth]]
-        texts = {pid: p.text for pid, p in self.store.passages(head).items()}
+        n_docs = self.store.passage_count()
+        wanted = hits if q.groups else hits[:s.sentence_depth]
+        texts = {pid: p.text for pid, p in self.store.passages(pid for pid, _ in wanted).items()}
+        if q.groups:
+            alts = [a for g in q.groups for a in g.alternatives]
+            hits = rescore_translated(hits, texts, q.groups, self.store.phrase_frequencies(alts), n_docs)
+        if s.sentence_weight <= 0:
+            return hits
         return rerank_by_sentences(hits, texts, q.grams, self.store.document_frequencies(q.grams),
-                                   self.store.passage_count(), s.sentence_weight, s.sentence_depth)
+                                   n_docs, s.sentence_weight, s.sentence_depth)
 
     def dense_ranked(self, vector, n: int) -> list[tuple[int, float]]:
         return self.vectors.search(vector, n) if self.store.passage_count() else []
 
+    def weight_for(self, q: Query) -> float:
+        """The calibrated dense weight for this kind of query (translated English or not)."""
+        return self.settings.resolved_dense_weight_translated if q.groups else self.dense_weight
+
     def _ranked(self, q: Query, limit: int, dense_weight: float | None = None) -> list[tuple[int, float]]:
-        w = self.dense_weight if dense_weight is None else dense_weight
+        w = self.weight_for(q) if dense_weight is None else dense_weight
         n = max(self.settings.candidates, limit)
         keyword = self.keyword_ranked(q, n)
         dense: list[tuple[int, float]] = []
@@ -443,20 +459,22 @@ class DocSearch:
         q = analyze(query, self.settings.max_query_chars)
         k = max(1, min(int(k), 1000))
         ranked = self._ranked(q, k, dense_weight)
-        w = self.dense_weight if dense_weight is None else dense_weight
-        return SearchResponse(query, self._results(ranked), q.terms, q.notes, w)
+        w = self.weight_for(q) if dense_weight is None else dense_weight
+        return SearchResponse(query, self._results(ranked), q.terms, q.notes, w, q.translations)
 
     def ask(self, question: str, k: int = 5) -> AskResponse:
         q = analyze(question, self.settings.max_query_chars)
         k = max(1, min(int(k), 100))
         results = self._results(self._ranked(q, k))
-        grams = answer_mod.question_grams(q.canonical)
+        # English words are answered through their translations.
+        asked = " ".join([q.canonical] + [a for g in q.groups for a in g.alternatives])
+        grams = answer_mod.question_grams(asked)
         passages = []
         answers: list[AnswerSentence] = []
         seen: set[str] = set()
         top_score = None
         for r in results:
-            choice = answer_mod.best_sentence(q.canonical, r.text, grams)
+            choice = answer_mod.best_sentence(asked, r.text, grams)
             sent = r.text[choice.start:choice.end]
             passages.append((r, sent, choice.start, choice.end))
             top_score = choice.score if top_score is None else top_score
@@ -468,7 +486,7 @@ class DocSearch:
             para = self._paragraph_at(r, choice.start)
             answers.append(AnswerSentence(sent, r.article_id, para, citation(r.title, r.article_id, para),
                                           r.rank, r.start + choice.start, r.start + choice.end))
-        return AskResponse(question, answers[:3], passages, q.notes)
+        return AskResponse(question, answers[:3], passages, q.notes, q.terms, q.translations)
 
     @staticmethod
     def _paragraph_at(r: Result, offset_in_passage: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from . import segment
+from . import segment, translate
 from .chunk import sentence_spans
 from .normalize import canonical, clean_query
 
@@ -32,6 +32,7 @@ class Query:
     grams: list[str]
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    groups: list = field(default_factory=list)   # translate.Group for English words/phrases
 
     @property
     def terms(self) -> list[str]:
@@ -40,6 +41,10 @@ class Query:
         for w in self.words:
             seen.setdefault(w, None)
         return list(seen)
+
+    @property
+    def translations(self) -> list[dict]:
+        return [{"english": g.source, "chinese": list(g.alternatives)} for g in self.groups]
 
 
 def analyze(query: str, max_chars: int) -> Query:
@@ -50,9 +55,17 @@ def analyze(query: str, max_chars: int) -> Query:
     if not text:
         raise QueryError("empty query: type some words to search for")
     canon = canonical(text)
-    words = [w for w in dict.fromkeys(segment.words(canon)) if w not in QUESTION_WORDS]
-    grams = list(dict.fromkeys(segment.char_grams(canon)))
-    q = Query(text, canon, words, grams, truncated)
+    groups = translate.translate(text) if translate.has_english(text) else []
+    # English words do not occur in Chinese passages: their dictionary translations stand in.
+    # English stopwords say nothing to Chinese text; other English words stay (names can match).
+    english = translate.STOPWORDS if groups else frozenset()
+    words = [w for w in dict.fromkeys(segment.words(canon)) if w not in QUESTION_WORDS and w not in english]
+    grams = [g for g in dict.fromkeys(segment.char_grams(canon)) if g not in english]
+    for g in groups:
+        for alt in g.alternatives:
+            words += [w for w in segment.words(alt) if w not in words]
+            grams += [t for t in segment.char_grams(alt) if t not in grams]
+    q = Query(text, canon, words, grams, truncated, groups=groups)
     if truncated:
         q.notes.append(f"query cut to its first {max_chars} characters")
     return q
@@ -112,3 +125,25 @@ def rerank_by_sentences(hits: list[tuple[int, float]], texts: dict[int, str], gr
     best = max(evidence.values()) or 1.0
     rescored = sorted(((pid, s / top + weight * evidence[pid] / best) for pid, s in head), key=lambda t: -t[1])
     return rescored + [(pid, s / top) for pid, s in tail]
+
+
+def rescore_translated(hits: list[tuple[int, float]], texts: dict[int, str], groups: list,
+                       doc_freq: dict[str, int], n_docs: int) -> list[tuple[int, float]]:
+    """For translated queries: BM25 over all alternatives overrates a group with many of them,
+    so add evidence counted once per group, IDF of the best alternative present, weighted down
+    by the group's size (1/sqrt(n))."""
+    if not groups or not hits:
+        return hits
+    top = max(s for _, s in hits) or 1.0
+    canon = {pid: canonical(t) for pid, t in texts.items()}
+
+    def idf(term: str) -> float:
+        df = doc_freq.get(term, 0)
+        return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+    evidence = {}
+    for pid, _ in hits:
+        text = canon.get(pid, "")
+        evidence[pid] = sum(g.weight * max((idf(a) for a in g.alternatives if a in text), default=0.0)
+                            for g in groups)
+    best = max(evidence.values()) or 1.0
+    return sorted(((pid, s / top + evidence[pid] / best) for pid, s in hits), key=lambda t: -t[1])

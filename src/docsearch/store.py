@@ -80,6 +80,7 @@ class Store(Protocol):
                        weights: tuple[float, float]) -> list[tuple[int, float]]: ...
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]: ...
     def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
+    def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]: ...
     def integrity_errors(self) -> list[str]: ...
 
 
@@ -356,4 +357,16 @@ class SQLiteStore:
             part = terms[i:i + 500]
             q = f"SELECT term, doc FROM grams_vocab WHERE col='grams' AND term IN ({','.join('?' * len(part))})"
             out.update(dict(self.db.execute(q, part).fetchall()))
+        return out
+
+    def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
+        """How many passages hold each phrase as a substring (Simplified characters)."""
+        from .segment import chars
+
+        out: dict[str, int] = {}
+        for p in set(phrases):
+            toks = chars(p)
+            if toks:
+                out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
+                                         (fts_phrase(" ".join(toks)),)).fetchone()[0]
         return out
