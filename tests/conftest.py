@@ -5,6 +5,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# First calls into OpenCC/jieba load dictionaries; a per-example deadline would only measure that.
+hypothesis_settings.register_profile("docsearch", deadline=None, max_examples=100)
+hypothesis_settings.load_profile("docsearch")
 
 from docsearch.config import Settings
 from docsearch.engine import DocSearch

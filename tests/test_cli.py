@@ -108,3 +108,8 @@ def test_english_question_shows_its_translation(ix):
     rc, out, err = run(ix, "ask", "What share of US imports came from China in 2022?", "-k", "3")
     assert rc == 0 and "translated: imports -> 进口" in out
     assert "14.3%" in out.split("passages:")[0]
+
+
+def test_bench_reports_latency(ix):
+    rc, out, err = run(ix, "bench", "--queries", "20")
+    assert rc == 0 and "search: median" in out and "ask: mean" in out
