@@ -5,6 +5,7 @@ The CLI, the app and the tests all go through `DocSearch`; nothing else touches 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -186,6 +187,9 @@ class DocSearch:
                 "run `docsearch index --rebuild` or point --index-dir elsewhere")
         self._vectors = None
         self._embedder = None
+        # One writer at a time within a process, and no vector search while the FAISS index is
+        # being changed (app sessions share one engine).
+        self.lock = threading.RLock()
 
     # -- lazily loaded parts -------------------------------------------------------------
     @property
@@ -333,6 +337,10 @@ class DocSearch:
 
     def add_articles(self, articles: list[ingest.Article], origin: str = "added") -> AddReport:
         """Chunk, tokenize and embed, then store each article in its own transaction."""
+        with self.lock:
+            return self._add_articles(articles, origin)
+
+    def _add_articles(self, articles: list[ingest.Article], origin: str) -> AddReport:
         import numpy as np
 
         report = AddReport()
@@ -375,6 +383,10 @@ class DocSearch:
         return report
 
     def remove(self, article_id: str) -> bool:
+        with self.lock:
+            return self._remove(article_id)
+
+    def _remove(self, article_id: str) -> bool:
         if self.store.article(article_id) is None:
             return False
         self.sync_vectors()
@@ -417,7 +429,8 @@ class DocSearch:
                                    n_docs, s.sentence_weight, s.sentence_depth)
 
     def dense_ranked(self, vector, n: int) -> list[tuple[int, float]]:
-        return self.vectors.search(vector, n) if self.store.passage_count() else []
+        with self.lock:
+            return self.vectors.search(vector, n) if self.store.passage_count() else []
 
     def weight_for(self, q: Query) -> float:
         """The calibrated dense weight for this kind of query (translated English or not)."""
@@ -495,6 +508,12 @@ class DocSearch:
             if offset_in_passage < p.end:
                 return r.paragraph + n
         return r.paragraph_end
+
+    def highlight_spans(self, text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+        """Where the given (canonical) terms occur in `text`, in any script or vocabulary."""
+        view = aligned_simplified(text)
+        forms = {f for t in terms if len(t) > 1 or not t.isascii() for f in term_variants(t) if f.strip()}
+        return _merge_spans(m.span() for f in forms for m in _lookup_pattern(f).finditer(view))
 
     # -- lookup --------------------------------------------------------------------------
     def lookup(self, keyword: str, limit: int | None = None) -> LookupResponse:

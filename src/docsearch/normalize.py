@@ -103,6 +103,24 @@ def _fold_char(ch: str) -> str:
     return out if len(out) == 1 else ch
 
 
+@lru_cache(maxsize=None)
+def _converted_char(config: str, ch: str) -> str:
+    out = _converter(config).convert(ch)
+    return out if len(out) == 1 else ch
+
+
+def convert_for_display(text: str, script: str) -> str:
+    """`text` in Simplified ('zh-Hans') or Taiwan Traditional ('zh-Hant') characters, same length,
+    so highlight offsets computed on the original still apply; anything else returns it as is."""
+    config = {"zh-Hans": "t2s", "zh-Hant": "s2tw"}.get(script)
+    if config is None:
+        return text
+    whole = _converter(config).convert(text)
+    if len(whole) == len(text):
+        return whole
+    return "".join(_converted_char(config, c) for c in text)
+
+
 def term_variants(term: str) -> set[str]:
     """Every form `term` can take in `aligned_simplified` text, across scripts and vocabularies.
 
