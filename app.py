@@ -32,7 +32,7 @@ TEXT = {
         "per_article": "各文章匹配数", "context": "上下文(前后段落)", "open": "阅读全文",
         "history": "本次提问记录", "articles": "文章", "add": "添加文章", "upload": "上传文件",
         "paste": "粘贴文本", "paste_title": "标题", "paste_text": "正文", "source": "来源", "date": "日期",
-        "add_button": "添加", "added": "已添加", "duplicate": "内容已在文献库中,对应文章", "refused": "未添加",
+        "add_button": "添加", "add_files": "添加上传的文件", "added": "已添加", "duplicate": "内容已在文献库中,对应文章", "refused": "未添加",
         "remove": "删除文章", "confirm": "确认删除(不可撤销)", "remove_button": "删除", "removed": "已删除",
         "pick": "选择文章", "paragraph": "第{n}段", "empty_corpus": "文献库是空的:请先在“文献库”页添加文章。",
         "too_big": "文件超过 {mb} MB 上限", "type_refused": "不支持的文件类型", "adding": "正在添加并建立索引…",
@@ -48,7 +48,7 @@ TEXT = {
         "per_article": "Matches per article", "context": "Context (neighbouring paragraphs)", "open": "Read the article",
         "history": "Questions this session", "articles": "Articles", "add": "Add articles", "upload": "Upload files",
         "paste": "Paste text", "paste_title": "Title", "paste_text": "Text", "source": "Source", "date": "Date",
-        "add_button": "Add", "added": "Added", "duplicate": "Already in the library as", "refused": "Not added",
+        "add_button": "Add", "add_files": "Add the uploaded files", "added": "Added", "duplicate": "Already in the library as", "refused": "Not added",
         "remove": "Remove an article", "confirm": "Yes, remove it (cannot be undone)", "remove_button": "Remove",
         "removed": "Removed", "pick": "Article", "paragraph": "¶{n}",
         "empty_corpus": "The library is empty: add articles on the Library page.",
@@ -67,6 +67,16 @@ def engine(index_dir: str, corpus_dir: str) -> DocSearch:
     return ds
 
 
+# Characters markdown (and Streamlit's $math$) would interpret, as HTML entities.
+# ( ) ! only act next to [ ], which are escaped; < > are HTML-escaped before this.
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]#+-~$|"})
+
+
+def safe(text: str) -> str:
+    """Corpus text for st.markdown: HTML-escaped and markdown-inert, shown exactly as written."""
+    return html.escape(text, quote=True).replace("&", "\0").translate(_MARKDOWN).replace("\0", "&")
+
+
 def marked(text: str, spans: list[tuple[int, int, str]], script: str) -> str:
     """Escaped HTML of `text` with <mark> around spans; corpus text is never raw HTML."""
     shown = convert_for_display(text, script)
@@ -74,9 +84,9 @@ def marked(text: str, spans: list[tuple[int, int, str]], script: str) -> str:
     for a, b, cls in sorted(spans):
         if a < last:
             continue
-        out += [html.escape(shown[last:a]), f'<mark class="{cls}">', html.escape(shown[a:b]), "</mark>"]
+        out += [safe(shown[last:a]), f'<mark class="{cls}">', safe(shown[a:b]), "</mark>"]
         last = b
-    out.append(html.escape(shown[last:]))
+    out.append(safe(shown[last:]))
     return "".join(out).replace("\n", "<br>")
 
 
@@ -116,7 +126,7 @@ def page_ask(ds: DocSearch, t: dict, script: str) -> None:
     if history:
         with st.sidebar.expander(t["history"]):
             for h in reversed(history[-20:]):
-                st.markdown(f"[{html.escape(h)}]({link(page='ask', q=h)})")
+                st.markdown(f"[{safe(h)}]({link(page='ask', q=h)})")
     if not question.strip():
         return
     try:
@@ -137,21 +147,21 @@ def page_ask(ds: DocSearch, t: dict, script: str) -> None:
     cite_no = {}
     for a in resp.answer:
         n = cite_no.setdefault((a.article_id, a.passage_rank), len(cite_no) + 1)
-        st.markdown(f"{html.escape(convert_for_display(a.text, script))} <sup>[{n}]</sup>", unsafe_allow_html=True)
+        st.markdown(f"{safe(convert_for_display(a.text, script))} <sup>[{n}]</sup>", unsafe_allow_html=True)
     st.subheader(t["passages"])
     terms = resp.terms + [alt for tr in resp.translations for alt in tr["chinese"]]
     for r, sent, a, b in resp.passages:
         n = cite_no.get((r.article_id, r.rank))
-        head = f"**{'[' + str(n) + '] ' if n else ''}{html.escape(r.title)}** · {t['paragraph'].format(n=r.paragraph)}"
+        head = f"**{'[' + str(n) + '] ' if n else ''}{safe(r.title)}** · {t['paragraph'].format(n=r.paragraph)}"
         meta = " · ".join(x for x in (r.source, r.date) if x)
-        st.markdown(head + (f" · {html.escape(meta)}" if meta else ""))
+        st.markdown(head + (f" · {safe(meta)}" if meta else ""))
         spans = [(a, b, "ans")] + [(x, y, "term") for x, y in ds.highlight_spans(r.text, terms)
                                    if y <= a or x >= b]
         st.markdown(marked(r.text, spans, script), unsafe_allow_html=True)
         with st.expander(t["context"]):
             for num, para in ds.article_paragraphs(r.article_id):
                 if r.paragraph - 1 <= num <= r.paragraph_end + 1:
-                    st.markdown(f"{t['paragraph'].format(n=num)} {html.escape(convert_for_display(para, script))}",
+                    st.markdown(f"{t['paragraph'].format(n=num)} {safe(convert_for_display(para, script))}",
                                 unsafe_allow_html=True)
         st.markdown(f"[{t['open']}]({link(page='read', article=r.article_id, p=str(r.paragraph))})")
 
@@ -187,7 +197,7 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
         counts[h.title] = counts.get(h.title, 0) + len(h.matches)
     st.caption(t["per_article"] + ": " + "; ".join(f"{k}: {v}" for k, v in counts.items()))
     for h in results:
-        st.markdown(f"**{html.escape(h.title)}** · [{t['paragraph'].format(n=h.paragraph)}]"
+        st.markdown(f"**{safe(h.title)}** · [{t['paragraph'].format(n=h.paragraph)}]"
                     f"({link(page='read', article=h.article_id, p=str(h.paragraph))})")
         st.markdown(marked(h.text, [(a, b, "ans") for a, b in h.matches], script), unsafe_allow_html=True)
 
@@ -200,7 +210,7 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
     st.subheader(t["add"])
     files = st.file_uploader(t["upload"], accept_multiple_files=True,
                              type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)], key="upload")
-    if files and st.button(t["add_button"], key="add_files"):
+    if files and st.button(t["add_files"], key="add_files"):
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
             for f in files:
@@ -262,10 +272,10 @@ def page_read(ds: DocSearch, t: dict, script: str) -> None:
         st.warning(t["no_article"])
         return
     focus = int(qp.get("p", "0") or 0) if aid == wanted else 0
-    st.markdown(f"### {html.escape(convert_for_display(art.title, script))}")
+    st.markdown(f"### {safe(convert_for_display(art.title, script))}")
     st.caption(" · ".join(x for x in (art.source, art.date, art.script, art.original_file) if x))
     for num, para in ds.article_paragraphs(aid):
-        body = html.escape(convert_for_display(para, script))
+        body = safe(convert_for_display(para, script))
         if num == focus:
             body = f'<mark class="ans">{body}</mark>'
         st.markdown(f"<small>{t['paragraph'].format(n=num)}</small> {body}", unsafe_allow_html=True)

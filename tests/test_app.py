@@ -69,7 +69,7 @@ def test_pasted_article_is_searchable_and_its_html_is_escaped(app):
     app.button[0].click().run()
     page = html_of(app)
     assert "&lt;script&gt;" in page and "<script>" not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;img src=x onerror=alert" in page and "<img" not in page
 
 
 def test_read_page_and_english_interface(app):
