@@ -77,3 +77,66 @@ def test_random_bytes_either_read_or_refused_cleanly(tmp_path_factory, data):
         assert "f.txt" in str(exc)
     else:
         assert arts and all(a.text.strip() for a in arts)
+
+
+def test_html_main_text_and_metadata(tmp_path):
+    page = ("<html><head><title>晶片法案</title><meta property='article:published_time' content='2024-03-01'>"
+            "</head><body><nav>首頁 | 關於我們 | 聯絡</nav><script>var tracking=1;</script><style>p{}</style>"
+            "<article><h1>晶片法案進展</h1><p>美國的晶片法案推動半導體製造回流,2023年相關投資翻了一番,"
+            "多個大型項目陸續開工建設。</p><p>台積電在亞利桑那州建廠,但進度因人力短缺而延後。</p></article>"
+            "<footer>版權所有</footer></body></html>")
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    [art] = read_path(path, 10**6)
+    assert "台積電在亞利桑那州建廠" in art.text and "tracking" not in art.text and "p{}" not in art.text
+    assert art.title == "晶片法案進展" and art.date == "2024-03-01"
+
+
+def test_docx_paragraphs_and_properties(tmp_path):
+    import docx
+    d = docx.Document()
+    d.core_properties.title = "友岸外包報告"
+    d.core_properties.author = "研究室"
+    d.add_paragraph("第一段:美國推動友岸外包。")
+    d.add_paragraph("第二段:越南與印度承接產能。")
+    path = tmp_path / "r.docx"
+    d.save(path)
+    [art] = read_path(path, 10**6)
+    assert art.title == "友岸外包報告" and art.source == "研究室"
+    assert art.text.split("\n") == ["第一段:美國推動友岸外包。", "第二段:越南與印度承接產能。"]
+
+
+def _minimal_pdf(lines):
+    """A one-page PDF with a text layer (Helvetica, ASCII), written by hand."""
+    content = "BT /F1 12 Tf 72 720 Td " + " ".join(f"({t}) Tj 0 -16 Td" for t in lines) + " ET"
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            "/Resources << /Font << /F1 5 0 R >> >> >>",
+            f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = "%PDF-1.4\n", []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{o}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n" + "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out.encode("latin-1")
+
+
+def test_pdf_text_layer_lines_become_paragraphs(tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(_minimal_pdf(["Reshoring of US manufacturing", "accelerated after 2020.",
+                                   "Mexico gained the most."]))
+    [art] = read_path(path, 10**6)
+    assert "accelerated after 2020." in art.text
+    assert "manufacturing accelerated" in art.text  # a broken line is joined back
+
+
+def test_pdf_without_text_and_broken_files_are_refused(tmp_path):
+    (tmp_path / "scan.pdf").write_bytes(_minimal_pdf([]))
+    with pytest.raises(IngestError, match="no text layer"):
+        read_path(tmp_path / "scan.pdf", 10**6)
+    (tmp_path / "bad.docx").write_bytes(b"not a zip")
+    with pytest.raises(IngestError, match="bad.docx"):
+        read_path(tmp_path / "bad.docx", 10**6)

@@ -16,7 +16,9 @@ from .normalize import canonical, detect_script
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+HTML_SUFFIXES = {".html", ".htm"}
+DOCUMENT_SUFFIXES = {".docx", ".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | DOCUMENT_SUFFIXES
 METADATA_KEYS = ("id", "title", "source", "date", "url", "script", "original_file")
 _ID_OK = re.compile(r"^[\w.\-:]{1,128}$", re.UNICODE)
 
@@ -149,7 +151,13 @@ def read_path(path: Path, max_bytes: int) -> list[Article]:
         data = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{name}: cannot read ({exc.strerror})") from exc
+    if suffix == ".docx":
+        return [_read_docx(data, name, path.name)]
+    if suffix == ".pdf":
+        return [_read_pdf(data, name, path.name)]
     text, _encoding = decode_bytes(data, name)
+    if suffix in HTML_SUFFIXES:
+        return [_read_html(text, name, path.name)]
     if suffix in JSONL_SUFFIXES:
         out = []
         for n, line in enumerate(text.split("\n"), start=1):
@@ -182,3 +190,77 @@ def read_corpus_file(path: Path, max_bytes: int) -> list[Article]:
         for a in arts:
             a.id = a.id or path.stem
     return arts
+
+
+def _read_html(text: str, name: str, file_name: str) -> Article:
+    """Main text and metadata of a web page (trafilatura: no scripts, styles or navigation)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(text, with_metadata=True, favor_precision=True, include_comments=False)
+    body = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    if not body:
+        raise IngestError(f"{name}: no main text found in the HTML")
+    title = (doc.title or "").strip() or body.split("\n", 1)[0][:80]
+    return Article(title=title, text=body, source=doc.sitename or doc.hostname or "", date=doc.date or "",
+                   url=doc.url or "", original_file=file_name)
+
+
+def _read_docx(data: bytes, name: str, file_name: str) -> Article:
+    import io
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise IngestError(f"{name}: not a readable .docx file ({exc})") from exc
+    body = "\n".join(p.text for p in document.paragraphs if p.text.strip())
+    if not body.strip():
+        raise IngestError(f"{name}: the document has no text")
+    props = document.core_properties
+    title = (props.title or "").strip() or body.split("\n", 1)[0][:80]
+    date = props.created.date().isoformat() if props.created else ""
+    return Article(title=title, text=body, source=(props.author or "").strip(), date=date, original_file=file_name)
+
+
+_LINE_END = "。！？!?；;:：”」』)）"
+
+
+def _read_pdf(data: bytes, name: str, file_name: str) -> Article:
+    """Text layer of a PDF; visual lines joined back into paragraphs (a line that does not end
+    a sentence continues on the next one)."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise IngestError(f"{name}: the PDF is encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise IngestError(f"{name}: not a readable PDF ({exc})") from exc
+    paragraphs, current = [], ""
+    for line in "\n".join(pages).split("\n"):
+        line = line.strip()
+        if not line:
+            if current:
+                paragraphs.append(current)
+                current = ""
+            continue
+        joiner = " " if current and current[-1].isascii() and line[0].isascii() else ""
+        current = current + joiner + line if current else line
+        if line[-1] in _LINE_END:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    body = "\n".join(paragraphs)
+    if not body.strip():
+        raise IngestError(f"{name}: the PDF has no text layer (a scan?); run OCR first")
+    meta = reader.metadata or {}
+    title = (getattr(meta, "title", None) or "").strip() or paragraphs[0][:80]
+    return Article(title=title, text=body, source=(getattr(meta, "author", None) or "").strip(),
+                   original_file=file_name)
