@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import replace
 import tempfile
 from pathlib import Path
 
@@ -179,8 +180,8 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
         for word in keywords:
             for h in ds.lookup(word).results:
                 prev = hits.get(h.passage_id)
-                hits[h.passage_id] = h if prev is None else prev.__class__(
-                    **{**prev.__dict__, "matches": sorted(set(prev.matches) | set(h.matches))})
+                hits[h.passage_id] = h if prev is None else replace(
+                    prev, matches=sorted(set(prev.matches) | set(h.matches)))
     except QueryError as exc:
         st.warning(str(exc))
         return
@@ -206,7 +207,7 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
     arts = ds.articles()
     st.subheader(t["articles"])
     st.dataframe([{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "script": a.script,
-                   "passages": a.passages, "added": a.added_at} for a in arts], use_container_width=True)
+                   "passages": a.passages, "added": a.added_at} for a in arts], width="stretch")
     st.subheader(t["add"])
     files = st.file_uploader(t["upload"], accept_multiple_files=True,
                              type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)], key="upload")

@@ -78,3 +78,11 @@ def test_read_page_and_english_interface(app):
     assert not app.exception
     page = html_of(app)
     assert "¶1" in page and "文化縱橫" in "".join(c.value for c in app.caption)
+
+
+def test_lookup_of_several_keywords_marks_each(app):
+    app.sidebar.radio(key="page").set_value("lookup").run()
+    app.text_input(key="keyword").set_value("晶片 奥巴马")
+    app.button[0].click().run()
+    page = html_of(app)
+    assert '<mark class="ans">晶片</mark>' in page and '<mark class="ans">歐巴馬</mark>' in page
