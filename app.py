@@ -36,7 +36,7 @@ TEXT = {
         "add_button": "添加", "add_files": "添加上传的文件", "added": "已添加", "duplicate": "内容已在文献库中,对应文章", "refused": "未添加",
         "remove": "删除文章", "confirm": "确认删除(不可撤销)", "remove_button": "删除", "removed": "已删除",
         "pick": "选择文章", "paragraph": "第{n}段", "empty_corpus": "文献库是空的:请先在“文献库”页添加文章。",
-        "too_big": "文件超过 {mb} MB 上限", "type_refused": "不支持的文件类型", "adding": "正在添加并建立索引…",
+        "too_big": "文件超过 {mb} MB 上限", "type_refused": "不支持的文件类型",
         "no_article": "找不到这篇文章。",
     },
     "en": {
@@ -53,7 +53,7 @@ TEXT = {
         "remove": "Remove an article", "confirm": "Yes, remove it (cannot be undone)", "remove_button": "Remove",
         "removed": "Removed", "pick": "Article", "paragraph": "¶{n}",
         "empty_corpus": "The library is empty: add articles on the Library page.",
-        "too_big": "file is over the {mb} MB limit", "type_refused": "unsupported file type", "adding": "Adding and indexing…",
+        "too_big": "file is over the {mb} MB limit", "type_refused": "unsupported file type",
         "no_article": "No such article.",
     },
 }
@@ -89,6 +89,31 @@ def marked(text: str, spans: list[tuple[int, int, str]], script: str) -> str:
         last = b
     out.append(safe(shown[last:]))
     return "".join(out).replace("\n", "<br>")
+
+
+class _Bar:
+    """The engine's progress protocol on a Streamlit progress bar."""
+
+    def __init__(self, total: int, desc: str):
+        self.total, self.done, self.desc = max(total, 1), 0, desc
+        self.bar = st.progress(0.0, text=desc)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.bar.progress(min(self.done / self.total, 1.0), text=f"{self.desc} {self.done}/{self.total}")
+
+    def close(self) -> None:
+        self.bar.empty()
+
+
+def with_progress(ds: DocSearch, work):
+    """Run an add with a progress bar (the shared engine's own progress is restored after)."""
+    with ds.lock:
+        saved, ds.progress = ds.progress, _Bar
+        try:
+            return work()
+        finally:
+            ds.progress = saved
 
 
 def link(**params: str) -> str:
@@ -204,6 +229,8 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
 
 
 def page_library(ds: DocSearch, t: dict, script: str) -> None:
+    for kind, message in st.session_state.pop("flash", []):
+        getattr(st, kind)(message)
     arts = ds.articles()
     st.subheader(t["articles"])
     st.dataframe([{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "script": a.script,
@@ -221,9 +248,8 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
                 path = Path(tmp) / Path(f.name).name
                 path.write_bytes(f.getvalue())
                 paths.append(path)
-            with st.spinner(t["adding"]):
-                report = ds.add_paths(paths)
-            show_report(ds, report, t)
+            report = with_progress(ds, lambda: ds.add_paths(paths))
+            flash(ds, report, t)
     with st.form("paste", clear_on_submit=False):
         st.markdown(f"**{t['paste']}**")
         title = st.text_input(t["paste_title"], key="paste_title")
@@ -235,10 +261,9 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
         if not body.strip():
             st.error(f"{t['refused']}: {t['paste_text']}")
         else:
-            with st.spinner(t["adding"]):
-                report = ds.add_articles([Article(title=title or body.strip().split("\n")[0][:60], text=body,
-                                                  source=source, date=date)])
-            show_report(ds, report, t)
+            article = Article(title=title or body.strip().split("\n")[0][:60], text=body, source=source, date=date)
+            report = with_progress(ds, lambda: ds.add_articles([article]))
+            flash(ds, report, t)
     if arts:
         st.subheader(t["remove"])
         victim = st.selectbox(t["pick"], [a.id for a in arts], key="remove_pick",
@@ -246,17 +271,20 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
         sure = st.checkbox(t["confirm"], key="remove_confirm")
         if st.button(t["remove_button"], disabled=not sure, key="remove_button") and sure:
             ds.remove(victim)
-            st.success(f"{t['removed']}: {victim}")
+            st.session_state["flash"] = [("success", f"{t['removed']}: {victim}")]
+            st.rerun()
 
 
-def show_report(ds: DocSearch, report, t: dict) -> None:
+def flash(ds: DocSearch, report, t: dict) -> None:
+    """Keep the outcome of an add for the next run, then rerun so the table shows the change."""
+    messages = []
     for aid in report.added:
         art = ds.article(aid)
-        st.success(f"{t['added']}: {aid} · {art.title if art else ''}")
-    for what, existing in report.duplicates:
-        st.info(f"{what}: {t['duplicate']} {existing}")
-    for what, reason in report.refused:
-        st.error(f"{t['refused']}: {reason}")
+        messages.append(("success", f"{t['added']}: {aid} · {art.title if art else ''}"))
+    messages += [("info", f"{what}: {t['duplicate']} {existing}") for what, existing in report.duplicates]
+    messages += [("error", f"{t['refused']}: {reason}") for what, reason in report.refused]
+    st.session_state["flash"] = messages
+    st.rerun()
 
 
 def page_read(ds: DocSearch, t: dict, script: str) -> None:

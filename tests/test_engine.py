@@ -123,3 +123,26 @@ def test_another_model_never_mixes_vectors(fresh, monkeypatch):
     fresh.store.set_meta("model", "some-other-model")
     problems = fresh.verify()
     assert any("some-other-model" in p for p in problems)
+
+
+def test_searches_keep_working_while_articles_are_added(fresh):
+    import threading
+    errors = []
+
+    def add():
+        try:
+            for i in range(15):
+                fresh.add_articles([Article(title=f"t{i}", text=f"第{i}篇:墨西哥近岸外包的第{i}个厂房项目,投资{i}亿美元。")])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    writer = threading.Thread(target=add)
+    writer.start()
+    n = 0
+    while writer.is_alive() or n < 5:
+        assert fresh.search("What share of US imports came from China?", k=3).results  # dense + keyword
+        assert fresh.search("近岸外包", k=3).results
+        n += 1
+    writer.join()
+    assert not errors and n >= 5
+    assert len(fresh.articles()) == 17 and fresh.verify() == []
