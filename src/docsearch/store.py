@@ -289,17 +289,6 @@ class SQLiteStore:
             " WHERE article_id=? ORDER BY ordinal", (article_id,))
         return [PassageRow(*r) for r in rows]
 
-    def iter_passages(self, batch: int = 1000) -> Iterator[list[PassageRow]]:
-        last = -1
-        while True:
-            rows = self.db.execute(
-                'SELECT id, article_id, ordinal, paragraph, paragraph_end, start, "end", text FROM passages'
-                " WHERE id > ? ORDER BY id LIMIT ?", (last, batch)).fetchall()
-            if not rows:
-                return
-            yield [PassageRow(*r) for r in rows]
-            last = rows[-1][0]
-
     def passage_ids(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM passages ORDER BY id")]
 
