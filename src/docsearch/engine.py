@@ -76,7 +76,6 @@ class SearchResponse:
     results: list[Result]
     terms: list[str]
     notes: list[str] = field(default_factory=list)
-    dense_weight: float = 0.0
     translations: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -472,8 +471,7 @@ class DocSearch:
         q = analyze(query, self.settings.max_query_chars)
         k = max(1, min(int(k), 1000))
         ranked = self._ranked(q, k, dense_weight)
-        w = self.weight_for(q) if dense_weight is None else dense_weight
-        return SearchResponse(query, self._results(ranked), q.terms, q.notes, w, q.translations)
+        return SearchResponse(query, self._results(ranked), q.terms, q.notes, q.translations)
 
     def ask(self, question: str, k: int = 5) -> AskResponse:
         q = analyze(question, self.settings.max_query_chars)

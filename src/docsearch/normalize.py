@@ -78,12 +78,6 @@ def canonical(text: str) -> str:
     return _canonical_cached(text)
 
 
-@lru_cache(maxsize=None)
-def _simplified_char(ch: str) -> str:
-    out = _converter("t2s").convert(ch)
-    return out if len(out) == 1 else ch
-
-
 def aligned_simplified(text: str) -> str:
     """Simplified, folded and lower-cased text of exactly the same length as `text`.
 
@@ -93,7 +87,7 @@ def aligned_simplified(text: str) -> str:
     folded = "".join(_fold_char(c) for c in text)
     whole = _converter("t2s").convert(folded)
     if len(whole) != len(folded):
-        whole = "".join(_simplified_char(c) for c in folded)
+        whole = "".join(_converted_char("t2s", c) for c in folded)
     return whole.lower()
 
 

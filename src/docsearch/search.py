@@ -100,6 +100,11 @@ def fuse(keyword: list[tuple[int, float]], dense: list[tuple[int, float]],
     return sorted(fused.items(), key=lambda t: (-t[1], order[t[0]]))
 
 
+def bm25_idf(doc_freq: int, n_docs: int) -> float:
+    """BM25 (Lucene) inverse document frequency; always positive."""
+    return math.log(1 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
 def sentence_evidence(grams: list[str], text: str, idf: dict[str, float]) -> float:
     """The best single sentence's match: IDF of the query n-grams it holds (bigrams count
     double). Answers sit in one sentence; a long passage that scatters the terms scores less."""
@@ -119,7 +124,7 @@ def rerank_by_sentences(hits: list[tuple[int, float]], texts: dict[int, str], gr
     if weight <= 0 or not hits:
         return hits
     head, tail = hits[:depth], hits[depth:]
-    idf = {g: math.log(1 + (n_docs - doc_freq.get(g, 0) + 0.5) / (doc_freq.get(g, 0) + 0.5)) for g in grams}
+    idf = {g: bm25_idf(doc_freq.get(g, 0), n_docs) for g in grams}
     top = max(s for _, s in head) or 1.0
     evidence = {pid: sentence_evidence(grams, texts.get(pid, ""), idf) for pid, _ in head}
     best = max(evidence.values()) or 1.0
@@ -136,14 +141,11 @@ def rescore_translated(hits: list[tuple[int, float]], texts: dict[int, str], gro
         return hits
     top = max(s for _, s in hits) or 1.0
     canon = {pid: canonical(t) for pid, t in texts.items()}
-
-    def idf(term: str) -> float:
-        df = doc_freq.get(term, 0)
-        return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
     evidence = {}
     for pid, _ in hits:
         text = canon.get(pid, "")
-        evidence[pid] = sum(g.weight * max((idf(a) for a in g.alternatives if a in text), default=0.0)
+        evidence[pid] = sum(g.weight * max((bm25_idf(doc_freq.get(a, 0), n_docs) for a in g.alternatives
+                                            if a in text), default=0.0)
                             for g in groups)
     best = max(evidence.values()) or 1.0
     return sorted(((pid, s / top + evidence[pid] / best) for pid, s in hits), key=lambda t: -t[1])
