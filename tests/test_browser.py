@@ -75,9 +75,16 @@ def page(browser):
     pg.close()
 
 
+def settled(page, selector: str, timeout: int = 60_000) -> None:
+    """Wait for `selector`, then for the script run to finish: Streamlit streams elements, so the
+    first one appearing does not mean the page is complete."""
+    page.wait_for_selector(selector, timeout=timeout)
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+
+
 def test_ask_shows_a_cited_passage(server, page):
     page.goto(f"{server}/?page=ask&q={quote('田纳西州的平均工业电价是多少?')}")
-    page.wait_for_selector("mark.ans", timeout=60_000)
+    settled(page, "mark.ans")
     body = page.inner_text("body")
     assert "6.89" in body and "[1]" in body
     assert "~" in body  # 5萬~6萬: corpus text is shown as written, never as markdown
@@ -87,7 +94,7 @@ def test_ask_shows_a_cited_passage(server, page):
 
 def test_lookup_highlights_every_occurrence(server, page):
     page.goto(f"{server}/?page=lookup&kw={quote('芯片')}")
-    page.wait_for_selector("mark.ans", timeout=60_000)
+    settled(page, "mark.ans")
     marks = page.locator("mark.ans").all_inner_texts()
     assert set(marks) <= {"芯片", "晶片"} and "晶片" in marks
     page.screenshot(path=str(ARTIFACTS / "lookup.png"), full_page=True)
@@ -101,10 +108,10 @@ def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
     page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
     page.set_input_files("input[type=file]", str(f))
     page.get_by_role("button", name="添加上传的文件").click()
-    page.wait_for_selector("text=已添加", timeout=120_000)
+    settled(page, "text=已添加", timeout=120_000)
     page.screenshot(path=str(ARTIFACTS / "library-added.png"), full_page=True)
     page.goto(f"{server}/?page=lookup&kw={quote('貨櫃中心')}")
-    page.wait_for_selector("mark.ans", timeout=60_000)
+    settled(page, "mark.ans")
     body = page.inner_text("body")
     assert "<script>window.pwned=1</script>" in body  # shown as text
     assert page.evaluate("window.pwned") is None        # never run
