@@ -50,3 +50,21 @@ def test_answer_sentence_uses_the_unit_asked_for():
     text = "它的齿共3排。它的齿共2枚。"
     c = best_sentence(canonical("它的齿共有几枚?"), text)
     assert text[c.start:c.end] == "它的齿共2枚。"
+
+
+def test_answer_sentence_looks_past_the_subject_named_once():
+    # Later sentences leave the subject out; the one sentence that names it must not win on the name.
+    text = "蟒鳗，又称血红拟蛇鱼，为辐鳍鱼纲鳗鲡目异蝮鯙科的其中一个种。体色为粉红色。分布于西太平洋。"
+    c = best_sentence(canonical("蟒鳗的体色是什么颜色?"), text, title="蟒鳗")
+    assert text[c.start:c.end] == "体色为粉红色。"
+
+
+def test_answer_sentence_keeps_what_it_points_back_to():
+    text = ("1966年，阿斯特家族將《泰晤士報》出售給羅伊·湯姆森。"
+            "也正是在這一年，《泰晤士報》開始在報紙的第一版刊登新聞報導。此後銷量上升。")
+    c = best_sentence(canonical("從哪一年開始《泰晤士報》在報紙的第一版刊登新聞報導?"), text, title="泰晤士报")
+    assert text[c.start:c.end] == text[:text.index("此後")]
+    # ... but never across a paragraph break
+    text2 = text.replace("。也正是", "。\n也正是")
+    c = best_sentence(canonical("從哪一年開始《泰晤士報》在報紙的第一版刊登新聞報導?"), text2, title="泰晤士报")
+    assert text2[c.start:c.end].startswith("也正是在這一年")

@@ -7,6 +7,14 @@ says a lot. Measured on the DRCD/CMRC dev paragraphs this beats plain bigram ove
 points and corpus-level IDF by ~2. Question words (多少, 哪一年, 几枚 …) tell what kind of answer
 to expect, and a sentence that holds such a thing (a number, a date, a count of the unit asked
 for) gains a bonus.
+
+Two habits of Chinese prose matter here. Once an article has named its subject, later sentences
+leave it out (体色为粉红色。) or stand in a pronoun for it, so the subject's grams (from the
+article title and the opening words of the passage) count as present in every sentence: they
+no longer pull the choice toward the one sentence that spells the name out. And a sentence that
+opens by pointing back (它的训练地点…, 同年…, 这一年…) does not stand on its own, so the sentence
+it points to is included in the answer. Measured on the dev set (top passage): 0.832 without
+either, 0.852 with the subject rule, 0.859 with both.
 """
 from __future__ import annotations
 
@@ -28,6 +36,12 @@ _TIME = re.compile(r"[0-9]{2,4}年|[0-9]{1,2}月|[0-9]{1,2}日|世纪|年代|[�
 # The unit a count question asks for: 几枚 -> 枚, 多少人 -> 人.
 _UNIT = re.compile(r"(?:几|多少)([^\s的是有了吗呢?,.])")
 _NUMERAL = "[0-9一二三四五六七八九十百千万亿两几数]"
+# The subject a passage opens with ends at the first comma, bracket, colon or copula.
+_SUBJECT_END = re.compile(r"[，,（(：:；;。！？!?、\s]|是|为|又称|位于")
+SUBJECT_MAX_CHARS = 8
+# A sentence that opens (after at most one short lead-in clause such as 1563年，) by pointing back.
+_POINTS_BACK = re.compile(r"^(?:[^，,。]{0,12}[，,])?\s*(?:也|但|而|并|且|亦|更|还|正是)*在?"
+                          r"(?:他|她|它|其|该|此|这|同年|当年|同时|彼)")
 LOCAL_RARITY_POWER = 3.0
 TYPE_BONUS = 1.25
 UNIT_BONUS = 1.5
@@ -45,9 +59,19 @@ def question_grams(question_canonical: str) -> list[str]:
     return [g for g in dict.fromkeys(grams) if not (len(g) == 1 and g in _QUESTION_CHARS)]
 
 
-def best_sentence(question_canonical: str, text: str, grams: list[str] | None = None) -> SentenceChoice:
-    """Pick the sentence of `text` that best answers the question (never empty for text
-    that has any non-space character)."""
+def subject_grams(title: str, first_sentence: str) -> set[str]:
+    """Grams of what a passage is about: its article's title and the words it opens with."""
+    opening = first_sentence.lstrip("《「“\"'")
+    m = _SUBJECT_END.search(opening)
+    subject = opening[:min(m.start() if m else len(opening), SUBJECT_MAX_CHARS)]
+    return set(segment.char_grams(canonical(title))) | set(segment.char_grams(subject.replace("》", "")))
+
+
+def best_sentence(question_canonical: str, text: str, grams: list[str] | None = None,
+                  title: str = "") -> SentenceChoice:
+    """Pick the sentence of `text` (a passage of the article called `title`) that best answers
+    the question, with the sentence before it when it opens by pointing back. Never empty for
+    text that has any non-space character."""
     grams = question_grams(question_canonical) if grams is None else grams
     expects_number = bool(_EXPECTS_NUMBER.search(question_canonical))
     expects_time = bool(_EXPECTS_TIME.search(question_canonical))
@@ -57,13 +81,17 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
     sentences = [canonical(text[a:b]) for a, b in spans]
     held = [set(segment.char_grams(s)) for s in sentences]
     n = len(spans)
+    if n > 1:
+        # The subject is implied in every sentence (see the module docstring).
+        implied = set(grams) & subject_grams(title, sentences[0])
+        held = [h | implied for h in held]
     weight = {}
     for g in grams:
         k = sum(1 for h in held if g in h)
         if k:
             weight[g] = math.log(1 + n / k) ** LOCAL_RARITY_POWER
-    best = SentenceChoice(*spans[0], score=-1.0)
-    for (a, b), sent, have in zip(spans, sentences, held):
+    best, best_i = SentenceChoice(*spans[0], score=-1.0), 0
+    for i, ((a, b), sent, have) in enumerate(zip(spans, sentences, held)):
         score = sum(w for g, w in weight.items() if g in have)
         if expects_number and _NUMBER.search(sent):
             score *= TYPE_BONUS
@@ -72,5 +100,9 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
         if unit is not None and unit.search(sent):
             score *= UNIT_BONUS
         if score > best.score:
-            best = SentenceChoice(a, b, score)
+            best, best_i = SentenceChoice(a, b, score), i
+    if best_i > 0 and _POINTS_BACK.match(sentences[best_i]) and not _POINTS_BACK.match(sentences[best_i - 1]):
+        before = spans[best_i - 1]
+        if "\n" not in text[before[1]:best.start]:  # never across a paragraph break
+            best = SentenceChoice(before[0], best.end, best.score)
     return best

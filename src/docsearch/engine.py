@@ -485,7 +485,7 @@ class DocSearch:
         seen: set[str] = set()
         top_score = None
         for r in results:
-            choice = answer_mod.best_sentence(asked, r.text, grams)
+            choice = answer_mod.best_sentence(asked, r.text, grams, r.title)
             sent = r.text[choice.start:choice.end]
             passages.append((r, sent, choice.start, choice.end))
             top_score = choice.score if top_score is None else top_score

@@ -267,8 +267,9 @@ def answer_accuracy(ds, lists: list[Lists], questions: list[Question], w: float)
         if not ranked:
             continue
         p = ds.store.passages([ranked[0][0]])[ranked[0][0]]
+        art = ds.store.article(p.article_id)
         qa = analyze(q.text, ds.settings.max_query_chars)
-        c = answer_mod.best_sentence(qa.canonical, p.text)
+        c = answer_mod.best_sentence(qa.canonical, p.text, title=art.title if art else "")
         sent = t2s.convert(p.text[c.start:c.end])
         if any(t2s.convert(a) in sent for a in q.answers if a):
             hits += 1
