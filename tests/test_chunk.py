@@ -49,3 +49,14 @@ def test_one_enormous_sentence_is_cut():
     cs = chunk("字" * 1000, 100, 20)
     assert max(len(c.text) for c in cs) <= 200
     assert sum(len(c.text) for c in cs) == 1000
+
+
+def test_a_long_numbered_section_title_is_still_a_heading():
+    title = "(二)從回流來源地看,主要來自亞洲,中國是第一來源國,日本、德國、韓國等製造業企業赴美直接投資步伐加快"
+    assert len(title) > 50
+    text = f"{title}\n“回岸倡議”機構統計顯示,2010—2022年,從亞洲回岸的企業創造的就業崗位佔72%。\n"
+    chunks = chunk(text, 800, 50)
+    assert len(chunks) == 1 and chunks[0].paragraph == 1 and chunks[0].paragraph_end == 2
+    # ... but a long numbered line that ends a sentence is content
+    text2 = title + "。\n下一段。\n"
+    assert len(chunk(text2, 800, 50)) == 2

@@ -68,3 +68,9 @@ def test_answer_sentence_keeps_what_it_points_back_to():
     text2 = text.replace("。也正是", "。\n也正是")
     c = best_sentence(canonical("從哪一年開始《泰晤士報》在報紙的第一版刊登新聞報導?"), text2, title="泰晤士报")
     assert text2[c.start:c.end].startswith("也正是在這一年")
+
+
+def test_a_bare_numbered_label_brings_the_sentence_that_explains_it():
+    text = "2.高定價能力的製造業。即以高研發投入、高技術含量提升產品附加值的製造業。3.高服務融合的製造業。"
+    c = best_sentence(canonical("文中所說高定價能力的製造業指的是什麼樣的製造業?"), text)
+    assert text[c.start:c.end] == "2.高定價能力的製造業。即以高研發投入、高技術含量提升產品附加值的製造業。"

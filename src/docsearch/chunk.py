@@ -66,11 +66,17 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
+def is_enumerated(line: str) -> bool:
+    """Whether a line or sentence opens with a section marker ((一), 2., 一是, 第三期 …)."""
+    return bool(_ENUMERATED.match(line))
+
+
 def _is_heading(text: str, p: Paragraph, max_chars: int) -> bool:
     line = text[p.start:p.end]
     if len(line) > max_chars:
-        return False
-    return line[-1] not in _SENTENCE_END or line[-1] in ":：" or bool(_ENUMERATED.match(line))
+        # A numbered section title may run long (a whole clause) but still ends no sentence.
+        return len(line) <= 2 * max_chars and is_enumerated(line) and line[-1] not in _SENTENCE_END
+    return line[-1] not in _SENTENCE_END or line[-1] in ":：" or is_enumerated(line)
 
 
 def _split_long(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
