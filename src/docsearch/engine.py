@@ -243,7 +243,7 @@ class DocSearch:
         try:
             return FaissVectors(path, dim)
         except (RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a damaged file
-            raise IndexCorrupt(f"vector file {path} cannot be used ({str(exc).splitlines()[0][:120]}); "
+            raise IndexCorrupt(f"vector file {path} cannot be used ({_faiss_reason(exc)}); "
                                "run `docsearch repair`") from exc
 
     def _switch_model(self) -> None:
@@ -736,7 +736,7 @@ class DocSearch:
         try:
             vec = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or None)
         except (RuntimeError, ValueError) as exc:
-            return [f"vector file unreadable ({str(exc).splitlines()[0][:120]})"], True
+            return [f"vector file unreadable ({_faiss_reason(exc)})"], True
         ids = vec.ids().tolist()
         if len(ids) != len(set(ids)):
             return [f"vectors: {len(ids) - len(set(ids))} passages have more than one vector"], True
@@ -745,6 +745,12 @@ class DocSearch:
             return [f"vectors: {len(want - have)} passages without a vector, "
                     f"{len(have - want)} vectors without a passage"], False
         return [], False
+
+
+def _faiss_reason(exc: BaseException) -> str:
+    """FAISS errors start with the C++ function and source line; keep what comes after."""
+    msg = " ".join(str(exc).split())
+    return (msg.split(": ", 1)[-1] if msg.startswith("Error in ") else msg)[:160]
 
 
 def _lookup_pattern(form: str) -> re.Pattern[str]:

@@ -295,6 +295,17 @@ _LINE_END = "。！？!?；;:：”」』)）"
 def _read_pdf(data: bytes, name: str, file_name: str) -> Article:
     """Text layer of a PDF; visual lines joined back into paragraphs (a line that does not end
     a sentence continues on the next one)."""
+    import logging
+    import warnings
+
+    # pypdf logs and warns about each flaw it works around; the user gets one line from us instead.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _pdf_article(data, name, file_name)
+
+
+def _pdf_article(data: bytes, name: str, file_name: str) -> Article:
     import io
 
     from pypdf import PdfReader
