@@ -140,3 +140,8 @@ def test_pdf_without_text_and_broken_files_are_refused(tmp_path):
     (tmp_path / "bad.docx").write_bytes(b"not a zip")
     with pytest.raises(IngestError, match="bad.docx"):
         read_path(tmp_path / "bad.docx", 10**6)
+
+
+def test_a_one_line_note_is_its_own_text():
+    art = article_from_text("墨西哥近岸外包的厂房租金上涨了三成。\n\n", "note.txt")
+    assert art.text == "墨西哥近岸外包的厂房租金上涨了三成。" and art.title == art.text

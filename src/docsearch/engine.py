@@ -17,7 +17,7 @@ from . import chunk as chunk_mod
 from . import ingest, segment
 from .config import Settings
 from .lock import WriterLock
-from .normalize import aligned_simplified, canonical, term_variants
+from .normalize import aligned_simplified, canonical, clean_query, term_variants
 from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
 from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
 
@@ -614,7 +614,7 @@ class DocSearch:
     def lookup(self, keyword: str, limit: int | None = None) -> LookupResponse:
         """Every passage holding the keyword in any script or regional vocabulary, in corpus
         order, with match offsets; nothing that lacks it."""
-        cleaned = " ".join(keyword.split())
+        cleaned = clean_query(keyword)
         if not cleaned:
             raise QueryError("empty keyword: type a word or phrase to look up")
         if len(cleaned) > 200:

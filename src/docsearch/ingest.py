@@ -137,7 +137,10 @@ def article_from_text(text: str, name: str, **defaults: str) -> Article:
         for i, line in enumerate(lines):
             if line.strip():
                 title = line.strip()
-                body = "\n".join(lines[i + 1:])
+                rest = "\n".join(lines[i + 1:])
+                # A one-paragraph note is its own text (its start is the title).
+                body = rest if rest.strip() else body
+                title = title if rest.strip() else title[:80]
                 break
     if not body.strip():
         raise IngestError(f"{name}: no text to index")
