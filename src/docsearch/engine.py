@@ -194,8 +194,8 @@ class DocSearch:
         version = int(self.store.get_meta("format_version") or FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise IndexFormatError(
-                f"index at {self.index_dir} has format {version}, this docsearch writes {FORMAT_VERSION}; "
-                "run `docsearch index --rebuild` or point --index-dir elsewhere")
+                f"index at {self.index_dir} has format {version}, this docsearch reads format {FORMAT_VERSION}; "
+                "left untouched: open it with the docsearch that wrote it, or point --index-dir elsewhere")
         self._vectors = None
         self._embedder = None
         # One writer at a time within a process, and no vector search while the FAISS index is
