@@ -16,21 +16,10 @@ from docsearch.engine import PENDING_KEY, VECTORS_NAME, DocSearch
 from docsearch.ingest import Article, article_from_record
 from docsearch.lock import WriterLock
 
-from conftest import CORPUS, REPO, settings_for
+from conftest import CORPUS, REPO, run_cli, settings_for
 
 
-def cli(index_dir, *args, corpus=CORPUS, env=None, timeout=300):
-    cmd = [sys.executable, "-m", "docsearch.cli", "--index-dir", str(index_dir), "--corpus-dir", str(corpus), *args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
-                       env={**os.environ, **(env or {})})
-    return p.returncode, p.stdout, p.stderr
-
-
-@pytest.fixture()
-def ix(tmp_path, seed_index_dir):
-    d = tmp_path / "ix"
-    shutil.copytree(seed_index_dir, d)
-    return d
+cli = run_cli
 
 
 def exported(index_dir, corpus=CORPUS) -> str:
