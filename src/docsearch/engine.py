@@ -251,9 +251,10 @@ class DocSearch:
         from .vectors import FaissVectors
 
         path = self.index_dir / VECTORS_NAME
+        dim = self.embedder.dim
+        self.store.set_meta(PENDING_KEY, "1")  # killed while re-embedding: the next open finishes it
         if path.exists():
             path.unlink()
-        dim = self.embedder.dim
         self.store.set_meta("model", self.settings.model)
         self.store.set_meta("model_dim", str(dim))
         self._vectors = FaissVectors(path, dim)
