@@ -145,3 +145,15 @@ def test_pdf_without_text_and_broken_files_are_refused(tmp_path):
 def test_a_one_line_note_is_its_own_text():
     art = article_from_text("墨西哥近岸外包的厂房租金上涨了三成。\n\n", "note.txt")
     assert art.text == "墨西哥近岸外包的厂房租金上涨了三成。" and art.title == art.text
+
+
+def test_html_meta_tags_give_url_site_and_date(tmp_path):
+    page = ('<html><head><title>晶片法案</title><link rel="canonical" href="https://news.example.com/a/1">'
+            '<meta property="og:site_name" content="範例新聞"><meta name="date" content="2024-03-01"></head>'
+            "<body><article><p>美國的晶片法案推動半導體製造回流,2023年相關投資翻了一番,多個大型項目陸續開工建設。</p>"
+            "<p>台積電在亞利桑那州建廠,但進度因人力短缺而延後。</p></article></body></html>")
+    path = tmp_path / "p.html"
+    path.write_text(page, encoding="utf-8")
+    [art] = read_path(path, 10**6)
+    assert (art.url, art.source, art.date, art.encoding) == ("https://news.example.com/a/1", "範例新聞", "2024-03-01",
+                                                              "utf-8")

@@ -44,6 +44,8 @@ def test_a_second_writer_waits_then_fails_with_one_line_naming_the_holder(ix, tm
         assert waited >= 0.5
         rc, out, err = cli(ix, "search", "近岸外包", "--json")  # readers are never blocked
         assert rc == 0 and json.loads(out)["results"]
+        rc, out, err = cli(ix, "verify", env={"DOCSEARCH_LOCK_WAIT_SECONDS": "0.2"})  # waits for a settled index
+        assert rc == 1 and "another docsearch process is writing" in err and not out
     finally:
         lock.release()
     assert exported(ix) == before
