@@ -288,8 +288,8 @@ def test_bulk_add_and_remove_killed_at_random_points(tmp_path):
     """Each trial: `add` of N articles (or a `remove`) in a subprocess, SIGKILL at a random
     moment, then `docsearch verify` must pass at once and every article must be whole or absent.
     Trials continue on the same index, so each add resumes the one killed before it. Kinds of
-    trial in turn: kill after a random delay from the start, kill at a random moment once
-    articles are being committed, kill a remove."""
+    trial in turn: kill an add after a random delay from the start, or at a random moment once
+    its articles are being committed; kill a remove; kill `index --rebuild`."""
     rng = random.Random(int(os.environ.get("DOCSEARCH_KILL_SEED", "20251130")))
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -299,17 +299,21 @@ def test_bulk_add_and_remove_killed_at_random_points(tmp_path):
     t0 = time.monotonic()
     assert _start(ix, corpus, "add", str(bulk)).wait(120) == 0  # how long a whole run takes here
     full = time.monotonic() - t0
-    stats = {"trials": 0, "faults": 0, "mid_batch": 0, "healed": 0, "removes": 0, "lost": 0}
+    stats = {"trials": 0, "faults": 0, "mid_batch": 0, "healed": 0, "removes": 0, "rebuilds": 0, "lost": 0}
     present = set(expected)
     for trial in range(KILL_TRIALS):
-        kind = ("start", "storing", "remove")[trial % 3]
+        kind = ("start", "storing", "remove", "start", "storing", "rebuild")[trial % 6]
         if kind == "remove" and present:
             victim = rng.choice(sorted(present))
             proc = _start(ix, corpus, "remove", victim)
             time.sleep(rng.uniform(0, 0.6))
             stats["removes"] += 1
+        elif kind == "rebuild" and present:  # re-derives every article, one transaction each
+            proc = _start(ix, corpus, "index", "--rebuild")
+            time.sleep(rng.uniform(0, full))
+            stats["rebuilds"] += 1
         else:
-            kind = "start" if kind == "remove" else kind
+            kind = "start" if kind in ("remove", "rebuild") else kind
             if len(present) == N_ARTICLES:
                 shutil.rmtree(ix)  # start over so that there is something to add
                 present = set()
@@ -335,11 +339,11 @@ def test_bulk_add_and_remove_killed_at_random_points(tmp_path):
             row = ds.article(aid)
             if row is None:
                 assert not ds.store.article_passages(aid)
-                stats["lost"] += aid in present and kind != "remove"
+                stats["lost"] += aid in present and kind != "remove"  # (a rebuild must keep them all)
                 continue
             assert ds.article_text(aid) == art.text and row.title == art.title and row.passages == 5
             now.add(aid)
-        if kind != "remove" and 0 < len(now - present) < N_ARTICLES - len(present):
+        if kind in ("start", "storing") and 0 < len(now - present) < N_ARTICLES - len(present):
             stats["mid_batch"] += 1
         assert ds.search("近岸外包项目", k=3).results or not now
         ds.close()
