@@ -145,11 +145,15 @@ def _engine(settings: Settings, ready: bool = True):
     from .engine import DocSearch
 
     ds = DocSearch(settings, progress=_progress_factory())
-    for fixed in ds.healed:
-        print(f"docsearch: note: finished an interrupted write: {fixed}", file=sys.stderr)
+    _healed_notes(ds.healed)
     if ready:
         ds.ensure_ready()
     return ds
+
+
+def _healed_notes(fixed: list[str]) -> None:
+    for f in fixed:
+        print(f"docsearch: note: finished an interrupted write: {f}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -380,7 +384,9 @@ def _cmd_lookup(args, settings: Settings) -> int:
 
 def _cmd_verify(args, settings: Settings) -> int:
     ds = _engine(settings, ready=False)
+    n_healed = len(ds.healed)
     problems = ds.verify()
+    _healed_notes(ds.healed[n_healed:])  # a writer that died while verify waited for it
     if problems:
         for p in problems:
             print(f"problem: {p}")
