@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 from docsearch.config import load_settings  # noqa: E402
 from docsearch.engine import DocSearch  # noqa: E402
 from docsearch.ingest import SUPPORTED_SUFFIXES, Article, IngestError  # noqa: E402
+from docsearch.lock import IndexBusy  # noqa: E402
 from docsearch.normalize import convert_for_display  # noqa: E402
 from docsearch.search import QueryError  # noqa: E402
 
@@ -107,11 +108,15 @@ class _Bar:
 
 
 def with_progress(ds: DocSearch, work):
-    """Run an add with a progress bar (the shared engine's own progress is restored after)."""
+    """Run an add with a progress bar (the shared engine's own progress is restored after);
+    None, with the message shown, when another process is writing to the index."""
     with ds.lock:
         saved, ds.progress = ds.progress, _Bar
         try:
             return work()
+        except IndexBusy as exc:
+            st.error(str(exc))
+            return None
         finally:
             ds.progress = saved
 
@@ -249,7 +254,8 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
                 path.write_bytes(f.getvalue())
                 paths.append(path)
             report = with_progress(ds, lambda: ds.add_paths(paths))
-            flash(ds, report, t)
+            if report is not None:
+                flash(ds, report, t)
     with st.form("paste", clear_on_submit=False):
         st.markdown(f"**{t['paste']}**")
         title = st.text_input(t["paste_title"], key="paste_title")
@@ -263,16 +269,17 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
         else:
             article = Article(title=title or body.strip().split("\n")[0][:60], text=body, source=source, date=date)
             report = with_progress(ds, lambda: ds.add_articles([article]))
-            flash(ds, report, t)
+            if report is not None:
+                flash(ds, report, t)
     if arts:
         st.subheader(t["remove"])
         victim = st.selectbox(t["pick"], [a.id for a in arts], key="remove_pick",
                               format_func=lambda i: f"{i} · {next(a.title for a in arts if a.id == i)}")
         sure = st.checkbox(t["confirm"], key="remove_confirm")
         if st.button(t["remove_button"], disabled=not sure, key="remove_button") and sure:
-            ds.remove(victim)
-            st.session_state["flash"] = [("success", f"{t['removed']}: {victim}")]
-            st.rerun()
+            if with_progress(ds, lambda: ds.remove(victim)) is not None:
+                st.session_state["flash"] = [("success", f"{t['removed']}: {victim}")]
+                st.rerun()
 
 
 def flash(ds: DocSearch, report, t: dict) -> None:

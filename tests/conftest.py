@@ -1,7 +1,10 @@
 """Shared fixtures. Everything is real: SQLite, FAISS, jieba, OpenCC and the offline model."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,19 @@ def fresh(tmp_path, seed_index_dir) -> DocSearch:
 def needs_bench():
     return pytest.mark.skipif(not (BENCH / "seed_dev_qa.jsonl").exists(),
                               reason="../shared/bench is not beside the repo")
+
+
+def run_cli(index_dir, *args, stdin=None, corpus=CORPUS, env=None, timeout=600):
+    """The installed command line, as a user runs it: (exit code, stdout, stderr)."""
+    cmd = [sys.executable, "-m", "docsearch.cli", "--index-dir", str(index_dir), "--corpus-dir", str(corpus), *args]
+    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                       env={**os.environ, **(env or {})})
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.fixture()
+def ix(tmp_path, seed_index_dir) -> Path:
+    """A private, writable copy of the seed index folder (for the command line)."""
+    d = tmp_path / "ix"
+    shutil.copytree(seed_index_dir, d)
+    return d

@@ -86,3 +86,26 @@ def test_lookup_of_several_keywords_marks_each(app):
     app.button[0].click().run()
     page = html_of(app)
     assert '<mark class="ans">晶片</mark>' in page and '<mark class="ans">歐巴馬</mark>' in page
+
+
+def test_an_add_while_another_process_writes_shows_the_lock_message(tmp_path, seed_index_dir, monkeypatch):
+    import os
+
+    from docsearch.lock import WriterLock
+    d = tmp_path / "ix"
+    shutil.copytree(seed_index_dir, d)
+    monkeypatch.setenv("DOCSEARCH_INDEX_DIR", str(d))
+    monkeypatch.setenv("DOCSEARCH_CORPUS_DIR", str(CORPUS))
+    monkeypatch.setenv("DOCSEARCH_LOCK_WAIT_SECONDS", "0.2")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.sidebar.radio(key="page").set_value("library").run()
+    at.text_area(key="paste_text").set_value("被锁住时粘贴的文章,不应加入文献库。")
+    with WriterLock(d, 0):
+        [b for b in at.button if b.label in ("添加", "Add")][-1].click().run()
+    assert not at.exception
+    assert any(f"pid {os.getpid()}" in e.value and "another docsearch process" in e.value for e in at.error)
+    at.sidebar.radio(key="page").set_value("lookup").run()
+    at.text_input(key="keyword").set_value("被锁住")
+    at.button[0].click().run()
+    assert "被锁住时粘贴" not in html_of(at)

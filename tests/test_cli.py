@@ -1,26 +1,12 @@
 """End to end through the installed `docsearch` command, as a user runs it."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import CORPUS, REPO, SHARED
-
-
-def run(index_dir, *args, stdin=None):
-    cmd = [sys.executable, "-m", "docsearch.cli", "--index-dir", str(index_dir), "--corpus-dir", str(CORPUS), *args]
-    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=600, cwd=REPO)
-    return p.returncode, p.stdout, p.stderr
-
-
-@pytest.fixture()
-def ix(tmp_path, seed_index_dir):
-    d = tmp_path / "ix"
-    shutil.copytree(seed_index_dir, d)
-    return d
+from conftest import REPO, SHARED, run_cli as run
 
 
 def test_first_use_builds_the_index(tmp_path):

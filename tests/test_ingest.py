@@ -81,6 +81,7 @@ def test_random_bytes_either_read_or_refused_cleanly(tmp_path_factory, data):
 
 def test_html_main_text_and_metadata(tmp_path):
     page = ("<html><head><title>晶片法案</title><meta property='article:published_time' content='2024-03-01'>"
+            "<link rel='canonical' href='https://news.example.com/a/1'><meta property='og:site_name' content='範例新聞'>"
             "</head><body><nav>首頁 | 關於我們 | 聯絡</nav><script>var tracking=1;</script><style>p{}</style>"
             "<article><h1>晶片法案進展</h1><p>美國的晶片法案推動半導體製造回流,2023年相關投資翻了一番,"
             "多個大型項目陸續開工建設。</p><p>台積電在亞利桑那州建廠,但進度因人力短缺而延後。</p></article>"
@@ -90,6 +91,7 @@ def test_html_main_text_and_metadata(tmp_path):
     [art] = read_path(path, 10**6)
     assert "台積電在亞利桑那州建廠" in art.text and "tracking" not in art.text and "p{}" not in art.text
     assert art.title == "晶片法案進展" and art.date == "2024-03-01"
+    assert (art.url, art.source, art.encoding) == ("https://news.example.com/a/1", "範例新聞", "utf-8")
 
 
 def test_docx_paragraphs_and_properties(tmp_path):
@@ -140,3 +142,9 @@ def test_pdf_without_text_and_broken_files_are_refused(tmp_path):
     (tmp_path / "bad.docx").write_bytes(b"not a zip")
     with pytest.raises(IngestError, match="bad.docx"):
         read_path(tmp_path / "bad.docx", 10**6)
+
+
+def test_a_one_line_note_is_its_own_text():
+    art = article_from_text("墨西哥近岸外包的厂房租金上涨了三成。\n\n", "note.txt")
+    assert art.text == "墨西哥近岸外包的厂房租金上涨了三成。" and art.title == art.text
+

@@ -54,9 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("index", "build or refresh the index from the corpus folder")
     p.add_argument("--rebuild", action="store_true", help="re-derive passages, keyword index and vectors "
                    "of every stored article too")
-    p = cmd("add", "add articles from .txt/.md files or a .jsonl of articles")
+    p = cmd("add", "add articles from .txt/.md/.html/.docx/.pdf files or a .jsonl of articles")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true")
+    for flag, what in (("title", "the title (input of one article only)"), ("source", "the source"),
+                       ("date", "the date"), ("url", "the URL")):
+        p.add_argument(f"--{flag}", help=f"{what}, instead of what the file says")
+    p = cmd("export", "write every article as JSONL that `add` takes back unchanged")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
     p = cmd("remove", "remove an article by id")
     p.add_argument("article_id")
     p = cmd("list", "list the articles in the library")
@@ -74,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true")
     p = cmd("verify", "check that database, keyword index and vectors agree (exit 1 if not)")
+    p = cmd("repair", "rebuild passages, keyword index and vectors from the stored articles where damaged")
     p = cmd("eval", "retrieval and answer figures on the public benchmarks and seed questions")
     p.add_argument("bench_dir", nargs="?", default=None, help="benchmark folder (default ../shared/bench)")
     p.add_argument("--tune", action="store_true", help="measure fusion weights and store them for the model")
@@ -102,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
         from .embed import ModelUnavailable
-        from .engine import IndexFormatError
+        from .engine import IndexCorrupt, IndexFormatError
         from .ingest import IngestError
+        from .lock import IndexBusy
         from .search import QueryError
 
         if os.environ.get("DOCSEARCH_DEBUG"):
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, (QueryError, IngestError)):
             _error(str(exc))
             return EXIT_USAGE
-        if isinstance(exc, (ModelUnavailable, IndexFormatError)):
+        if isinstance(exc, (ModelUnavailable, IndexFormatError, IndexBusy, IndexCorrupt)):
             _error(str(exc))
             return EXIT_FAIL
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
@@ -138,9 +145,15 @@ def _engine(settings: Settings, ready: bool = True):
     from .engine import DocSearch
 
     ds = DocSearch(settings, progress=_progress_factory())
+    _healed_notes(ds.healed)
     if ready:
         ds.ensure_ready()
     return ds
+
+
+def _healed_notes(fixed: list[str]) -> None:
+    for f in fixed:
+        print(f"docsearch: note: finished an interrupted write: {f}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -166,23 +179,64 @@ def _cmd_index(args, settings: Settings) -> int:
 
 def _cmd_add(args, settings: Settings) -> int:
     ds = _engine(settings)
-    report = ds.add_paths(Path(p) for p in args.paths)
+    overrides = {k: getattr(args, k) for k in ("title", "source", "date", "url")}
+    report = ds.add_paths((Path(p) for p in args.paths), overrides)
     if args.json:
-        _print_json({"added": [{"article_id": a} for a in report.added],
+        added = []
+        for aid in report.added:
+            art = ds.article(aid)
+            added.append({"article_id": aid, "title": art.title if art else "", "file": report.files.get(aid, ""),
+                          "encoding": report.encodings.get(aid, ""), "script": art.script if art else ""})
+        _print_json({"added": added,
                      "duplicates": [{"what": w, "article_id": a} for w, a in report.duplicates],
                      "refused": [{"what": w, "reason": r} for w, r in report.refused]})
     else:
         for aid in report.added:
             art = ds.article(aid)
-            print(f"added {aid}\t{art.title if art else ''}")
+            enc = report.encodings.get(aid)
+            print(f"added {aid}\t{art.title if art else ''}" + (f"\t(encoding {enc})" if enc else ""))
         for what, existing in report.duplicates:
             print(f"unchanged: {what} is already in the library as {existing}; nothing added")
     for what, reason in report.refused:
         print(f"docsearch: refused: {reason}" if reason.startswith(what) else f"docsearch: refused: {what}: {reason}",
               file=sys.stderr)
+    if len(args.paths) > 1 and not args.json:
+        refused = "".join(f"; refused: {w}" for w, _ in report.refused)
+        print(f"summary: {len(report.added)} added, {len(report.duplicates)} already in the library, "
+              f"{len(report.refused)} refused{refused}")
     if report.refused and not report.added and not report.duplicates:
         return EXIT_USAGE
     return EXIT_FAIL if report.refused else EXIT_OK
+
+
+def _cmd_export(args, settings: Settings) -> int:
+    ds = _engine(settings)
+    if not args.output:
+        n = _write_jsonl(ds.export(), sys.stdout)
+    else:
+        # Written beside the target and renamed, so an interrupted export never leaves half a file.
+        target = Path(args.output)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                n = _write_jsonl(ds.export(), fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise CLIError(f"cannot write {target}: {exc.strerror or exc}", EXIT_FAIL) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+    print(f"exported {n} articles" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_jsonl(records, fh) -> int:
+    n = 0
+    for rec in records:
+        fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        n += 1
+    return n
 
 
 def _cmd_remove(args, settings: Settings) -> int:
@@ -330,14 +384,35 @@ def _cmd_lookup(args, settings: Settings) -> int:
 
 def _cmd_verify(args, settings: Settings) -> int:
     ds = _engine(settings, ready=False)
+    n_healed = len(ds.healed)
     problems = ds.verify()
+    _healed_notes(ds.healed[n_healed:])  # a writer that died while verify waited for it
     if problems:
         for p in problems:
             print(f"problem: {p}")
-        print(f"verify: {len(problems)} problems in {settings.index_dir}", file=sys.stderr)
+        print(f"verify: {len(problems)} problems in {settings.index_dir}; `docsearch repair` rebuilds "
+              "what is derived from the stored articles", file=sys.stderr)
         return EXIT_FAIL
     print(f"verify: ok ({len(ds.articles())} articles, {ds.store.passage_count()} passages, "
-          f"keyword index and vectors agree)")
+          f"keyword index and vectors agree; format {ds.store.get_meta('format_version')}, "
+          f"model {settings.model})")
+    return EXIT_OK
+
+
+def _cmd_repair(args, settings: Settings) -> int:
+    ds = _engine(settings, ready=False)
+    n_before = len(ds.articles())
+    fixed = ds.repair()
+    for f in fixed:
+        print(f"fixed: {f}")
+    problems = ds.verify()
+    for p in problems:
+        print(f"problem: {p}")
+    if problems:
+        print(f"repair: {len(problems)} problems remain in {settings.index_dir}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"repair: {'nothing to fix' if not fixed else f'{len(fixed)} fixes'}; "
+          f"{len(ds.articles())} articles (before: {n_before}), verify ok")
     return EXIT_OK
 
 

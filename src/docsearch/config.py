@@ -48,6 +48,8 @@ class Settings:
     max_query_chars: int = 2000
     # Largest file `add` accepts, in bytes.
     max_file_bytes: int = 20 * 1024 * 1024
+    # How long a second writer (add, remove, index, repair) waits for the first before giving up.
+    lock_wait_seconds: float = 10.0
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """Return a copy with the given non-None values applied (CLI flags use this)."""

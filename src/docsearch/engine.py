@@ -7,15 +7,17 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from . import answer as answer_mod
 from . import chunk as chunk_mod
 from . import ingest, segment
 from .config import Settings
-from .normalize import aligned_simplified, canonical, term_variants
+from .lock import WriterLock
+from .normalize import aligned_simplified, canonical, clean_query, term_variants
 from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
 from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
 
@@ -24,6 +26,9 @@ DB_NAME = "docsearch.sqlite3"
 # the top passage's sentence.
 ANSWER_SCORE_RATIO = 0.6
 VECTORS_NAME = "vectors.faiss"
+# Set in the database while a write is under way and cleared once the vector file has caught
+# up: whoever opens the index after a crash sees it and finishes the derived work.
+PENDING_KEY = "write_pending"
 
 
 class Progress(Protocol):
@@ -48,6 +53,10 @@ def _no_progress(total: int, desc: str) -> Progress:
 
 class IndexFormatError(RuntimeError):
     """The index on disk was written by an incompatible version of docsearch."""
+
+
+class IndexCorrupt(RuntimeError):
+    """A derived part of the index cannot be read; `repair` rebuilds it."""
 
 
 @dataclass
@@ -157,6 +166,9 @@ class AddReport:
     added: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)   # (what, existing id)
     refused: list[tuple[str, str]] = field(default_factory=list)      # (what, reason)
+    # Per added id: the file it came from and the text encoding found ('' for .docx/.pdf).
+    files: dict[str, str] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
 
 
 def citation(title: str, article_id: str, paragraph: int, paragraph_end: int | None = None) -> str:
@@ -182,13 +194,25 @@ class DocSearch:
         version = int(self.store.get_meta("format_version") or FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise IndexFormatError(
-                f"index at {self.index_dir} has format {version}, this docsearch writes {FORMAT_VERSION}; "
-                "run `docsearch index --rebuild` or point --index-dir elsewhere")
+                f"index at {self.index_dir} has format {version}, this docsearch reads format {FORMAT_VERSION}; "
+                "left untouched: open it with the docsearch that wrote it, or point --index-dir elsewhere")
         self._vectors = None
         self._embedder = None
         # One writer at a time within a process, and no vector search while the FAISS index is
         # being changed (app sessions share one engine).
         self.lock = threading.RLock()
+        # ... and one writing process at a time (see lock.py).
+        self.writer = WriterLock(self.index_dir, settings.lock_wait_seconds)
+        # A write that died half-way (killed, power cut) left its marker: finish its derived work
+        # now, unless another process is writing (it heals before its own write).
+        self.healed: list[str] = []
+        if self.store.get_meta(PENDING_KEY) and self.writer.try_acquire():
+            try:
+                self.healed = self._heal()
+            except IndexCorrupt:
+                pass  # `verify` reports it and `repair` rebuilds it; reading keyword-only still works
+            finally:
+                self.writer.release()
 
     # -- lazily loaded parts -------------------------------------------------------------
     @property
@@ -204,22 +228,71 @@ class DocSearch:
         """The vector index of the configured model (vectors of another model are dropped: they
         must never mix). Opening an existing file does not load the model."""
         if self._vectors is None:
-            from .vectors import FaissVectors
-
-            path = self.index_dir / VECTORS_NAME
-            recorded = self.store.get_meta("model")
-            if recorded == self.settings.model:
-                self._vectors = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or self.embedder.dim)
+            if self.store.get_meta("model") == self.settings.model:
+                self._vectors = self._open_vectors(int(self.store.get_meta("model_dim") or 0) or self.embedder.dim)
                 return self._vectors
-            if path.exists():
-                path.unlink()
-            dim = self.embedder.dim
-            self.store.set_meta("model", self.settings.model)
-            self.store.set_meta("model_dim", str(dim))
-            self._vectors = FaissVectors(path, dim)
-            if self.store.passage_count():
-                self.sync_vectors()  # another model: embed every passage again, now
+            with self.writing():
+                if self._vectors is None:
+                    self._switch_model()
         return self._vectors
+
+    def _open_vectors(self, dim: int):
+        from .vectors import FaissVectors
+
+        path = self.index_dir / VECTORS_NAME
+        try:
+            return FaissVectors(path, dim)
+        except (RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a damaged file
+            raise IndexCorrupt(f"vector file {path} cannot be used ({_faiss_reason(exc)}); "
+                               "run `docsearch repair`") from exc
+
+    def _switch_model(self) -> None:
+        """Drop the vectors of another model and embed every passage with this one."""
+        from .vectors import FaissVectors
+
+        path = self.index_dir / VECTORS_NAME
+        dim = self.embedder.dim
+        self.store.set_meta(PENDING_KEY, "1")  # killed while re-embedding: the next open finishes it
+        if path.exists():
+            path.unlink()
+        self.store.set_meta("model", self.settings.model)
+        self.store.set_meta("model_dim", str(dim))
+        self._vectors = FaissVectors(path, dim)
+        if self.store.passage_count():
+            self._sync_vectors()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Every change to the index runs inside this: one thread of this process and one process
+        (the writer lock); it heals what an interrupted write left, and keeps a marker in the
+        database until the vector file has caught up with the committed articles."""
+        with self.lock:
+            self.writer.acquire()
+            try:
+                outermost = self.writer.depth == 1
+                if outermost:
+                    self._heal()
+                    self.store.set_meta(PENDING_KEY, "1")
+                yield
+                if outermost:
+                    self._sync_vectors()
+                    self.store.set_meta(PENDING_KEY, "")
+            finally:
+                self.writer.release()
+
+    def _heal(self) -> list[str]:
+        """Bring the vector file in line with the committed passages and drop temporary files of
+        a vector save that never finished. Call with the writer lock held."""
+        fixed = []
+        n = self._sync_vectors()
+        if n:
+            fixed.append(f"vectors: {n} added or dropped to match the passages")
+        for tmp in self.index_dir.glob(".vectors-*.tmp"):
+            tmp.unlink(missing_ok=True)
+            fixed.append(f"removed the unfinished vector file {tmp.name}")
+        if self.store.get_meta(PENDING_KEY):
+            self.store.set_meta(PENDING_KEY, "")
+        return fixed
 
     @property
     def dense_weight(self) -> float:
@@ -240,6 +313,10 @@ class DocSearch:
     def index(self, rebuild: bool = False) -> dict[str, int]:
         """Bring the index in line with the corpus folder; `rebuild` re-derives everything
         (passages, keyword index, vectors) from the stored articles as well."""
+        with self.writing():
+            return self._index(rebuild)
+
+    def _index(self, rebuild: bool) -> dict[str, int]:
         stats = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0, "rederived": 0}
         if rebuild:
             stats["rederived"] = self._rederive_all()
@@ -267,7 +344,6 @@ class DocSearch:
         report = self.add_articles(to_add, origin="corpus")
         stats["added"] -= sum(1 for what, _ in report.duplicates)
         self.store.set_meta("corpus_synced", time.strftime("%Y-%m-%dT%H:%M:%S"))
-        self.sync_vectors()
         return stats
 
     @staticmethod
@@ -275,26 +351,37 @@ class DocSearch:
         return (row.title, row.source, row.date, row.url) == (art.title, art.source, art.date, art.url)
 
     def _rederive_all(self) -> int:
-        """Drop passages, keyword rows and vectors, and derive them again from article text."""
+        """Derive passages, keyword rows and vectors again from article text. Each article is
+        re-derived in its own transaction, so an interruption leaves every article whole."""
         articles = self.store.articles()
-        self.store.clear_derived()
+        self._drop_vectors()
+        bar = self.progress(len(articles), "re-deriving")
+        for row in articles:
+            self._rederive(row.id)
+            bar.update(1)
+        bar.close()
+        self.store.prune_keyword_rows()
+        self._sync_vectors()
+        return len(articles)
+
+    def _rederive(self, article_id: str) -> None:
+        chunks = chunk_mod.chunk(self.store.article_text(article_id) or "", self.settings.max_passage_chars,
+                                 self.settings.heading_max_chars)
+        self.store.replace_passages(article_id, chunks, [passage_tokens(c.text) for c in chunks])
+
+    def _drop_vectors(self) -> None:
         path = self.index_dir / VECTORS_NAME
         if path.exists():
             path.unlink()
         self._vectors = None
-        bar = self.progress(len(articles), "re-deriving")
-        for row in articles:
-            chunks = chunk_mod.chunk(self.store.article_text(row.id) or "", self.settings.max_passage_chars,
-                                     self.settings.heading_max_chars)
-            self.store.replace_passages(row.id, chunks, [passage_tokens(c.text) for c in chunks])
-            bar.update(1)
-        bar.close()
-        self.sync_vectors()
-        return len(articles)
 
     def sync_vectors(self) -> int:
         """Embed passages that have no vector and drop vectors of passages that are gone
         (heals an add or remove interrupted between the database and the vector file)."""
+        with self.writing():
+            return self._sync_vectors()
+
+    def _sync_vectors(self) -> int:
         import numpy as np
 
         if self.store.passage_count() == 0 and not (self.index_dir / VECTORS_NAME).exists():
@@ -317,26 +404,38 @@ class DocSearch:
         return len(extra) + len(missing)
 
     # -- adding and removing ---------------------------------------------------------------
-    def add_paths(self, paths: Iterable[Path]) -> AddReport:
-        """Add the articles in files; refused files are reported, the rest still go in."""
-        self.sync_vectors()
+    def add_paths(self, paths: Iterable[Path], overrides: dict[str, str] | None = None) -> AddReport:
+        """Add the articles in files; refused files are reported, the rest still go in.
+        `overrides` (title, source, date, url) replace what the files say; a title only fits
+        input that holds one article."""
+        overrides = {k: v for k, v in (overrides or {}).items() if v}
         report = AddReport()
-        articles: list[tuple[str, ingest.Article]] = []
+        read: list[tuple[str, ingest.Article]] = []
         for path in paths:
             try:
-                for art in ingest.read_path(Path(path), self.settings.max_file_bytes):
-                    articles.append((str(path), art))
+                read.extend((str(path), art) for art in ingest.read_path(Path(path), self.settings.max_file_bytes))
             except ingest.IngestError as exc:
                 report.refused.append((str(path), str(exc)))
-        sub = self.add_articles([a for _, a in articles], origin="added")
+        if overrides.get("title") and len(read) > 1:
+            raise ingest.IngestError(f"a title override names one article, but the input holds {len(read)}; "
+                                     "add them one at a time or leave the title out")
+        read = [(path, replace(art, **overrides)) for path, art in read]
+        sub = self.add_articles([art for _, art in read], origin="added")
         report.added.extend(sub.added)
         report.duplicates.extend(sub.duplicates)
         report.refused.extend(sub.refused)
+        added = set(sub.added)
+        for path, art in read:
+            if art.id in added:
+                report.files[art.id] = path
+                report.encodings[art.id] = art.encoding
         return report
 
     def add_articles(self, articles: list[ingest.Article], origin: str = "added") -> AddReport:
         """Chunk, tokenize and embed, then store each article in its own transaction."""
-        with self.lock:
+        if not articles:
+            return AddReport()
+        with self.writing():
             return self._add_articles(articles, origin)
 
     def _add_articles(self, articles: list[ingest.Article], origin: str) -> AddReport:
@@ -382,18 +481,17 @@ class DocSearch:
         return report
 
     def remove(self, article_id: str) -> bool:
-        with self.lock:
-            return self._remove(article_id)
-
-    def _remove(self, article_id: str) -> bool:
+        """Remove an article and everything derived from it (one transaction, then the vectors)."""
         if self.store.article(article_id) is None:
             return False
-        self.sync_vectors()
-        ids = self.store.remove_article(article_id)
-        if (self.index_dir / VECTORS_NAME).exists() or self._vectors is not None:
-            self.vectors.remove(ids)
-            self.vectors.save()
-        return True
+        with self.writing():
+            if self.store.article(article_id) is None:
+                return False
+            ids = self.store.remove_article(article_id)
+            if (self.index_dir / VECTORS_NAME).exists() or self._vectors is not None:
+                self.vectors.remove(ids)
+                self.vectors.save()
+            return True
 
     # -- reading -------------------------------------------------------------------------
     def articles(self) -> list[ArticleRow]:
@@ -517,7 +615,7 @@ class DocSearch:
     def lookup(self, keyword: str, limit: int | None = None) -> LookupResponse:
         """Every passage holding the keyword in any script or regional vocabulary, in corpus
         order, with match offsets; nothing that lacks it."""
-        cleaned = " ".join(keyword.split())
+        cleaned = clean_query(keyword)
         if not cleaned:
             raise QueryError("empty keyword: type a word or phrase to look up")
         if len(cleaned) > 200:
@@ -546,41 +644,114 @@ class DocSearch:
                 break
         return LookupResponse(keyword, forms, hits)
 
-    # -- checks --------------------------------------------------------------------------
+    # -- export --------------------------------------------------------------------------
+    def export(self) -> Iterator[dict]:
+        """Every article as a record that `add` (JSONL) takes back unchanged: id, title, text,
+        metadata, when it was added. One database snapshot, even while a writer works."""
+        for row, text in self.store.articles_with_text():
+            rec = {"id": row.id, "title": row.title, "text": text, "source": row.source, "date": row.date,
+                   "url": row.url, "script": row.script, "original_file": row.original_file,
+                   "added_at": row.added_at}
+            if row.extra:
+                rec["extra"] = row.extra
+            yield rec
+
+    # -- checks and repair ---------------------------------------------------------------
     def verify(self) -> list[str]:
-        """Every disagreement between articles, passages, keyword index and vectors."""
+        """Every disagreement between articles, passages, keyword index and vectors, and vectors
+        of another model. Waits for a writer in another process, so it sees a settled index."""
+        with self.lock, self.writer:
+            if self.store.get_meta(PENDING_KEY):  # a writer died while we waited
+                self.healed += self._heal()
+            pids = self.store.passage_ids()
+            problems = self._keyword_problems(pids)
+            orphans = self.store.orphan_passages()
+            if orphans:
+                problems.append(f"{len(orphans)} passages belong to no article")
+            problems += list(self._article_problems().values())
+            problems += self._vector_problems(pids)[0]
+            return problems
+
+    def repair(self) -> list[str]:
+        """Rebuild what is derived and damaged (passages, keyword rows, vectors) from the stored
+        article text and metadata, which it never changes or drops; returns what it fixed."""
+        with self.lock, self.writer:
+            fixed: list[str] = []
+            damaged = self.store.integrity_errors()
+            if damaged:  # a damaged FTS table cannot even delete rows: rebuild it first
+                self._rebuild_keyword_index()
+                fixed.append("keyword index rebuilt (" + "; ".join(damaged) + ")")
+            orphans = self.store.orphan_passages()
+            if orphans:
+                self.store.delete_passages(orphans)
+                fixed.append(f"dropped {len(orphans)} passages that belonged to no article")
+            for aid, why in self._article_problems().items():
+                self._rederive(aid)
+                fixed.append(f"{why}: passages derived again from its text")
+            out_of_step = self._keyword_problems(self.store.passage_ids())
+            if out_of_step:
+                self._rebuild_keyword_index()
+                fixed.append("keyword index rebuilt (" + "; ".join(out_of_step) + ")")
+            problems, rebuild = self._vector_problems(self.store.passage_ids())
+            if rebuild:
+                self._drop_vectors()
+                self.store.set_meta("model", "")  # embed everything again with the configured model
+                fixed += [f"{p}: embedding every passage again" for p in problems]
+            fixed += self._heal()
+            return fixed
+
+    def _rebuild_keyword_index(self) -> None:
+        rows = self.store.passages(self.store.passage_ids())
+        self.store.rebuild_keyword_index((pid, passage_tokens(p.text)) for pid, p in sorted(rows.items()))
+
+    def _keyword_problems(self, pids: list[int]) -> list[str]:
         problems = list(self.store.integrity_errors())
-        pids = self.store.passage_ids()
         for table in ("passage_fts", "passage_chars"):
             fts = self.store.fts_ids(table)
             if fts != pids:
                 problems.append(f"{table}: {len(set(pids) - set(fts))} passages missing, "
                                 f"{len(set(fts) - set(pids))} stale rows")
-        for art in self.store.articles():
-            text = self.store.article_text(art.id) or ""
-            for p in self.store.article_passages(art.id):
-                if text[p.start:p.end] != p.text:
-                    problems.append(f"passage {p.id} of {art.id}: offsets do not match the article text")
-                    break
-            if art.passages == 0:
-                problems.append(f"article {art.id} has no passages")
-        path = self.index_dir / VECTORS_NAME
-        if pids and not path.exists():
-            problems.append("vector file missing")
-        elif path.exists():
-            recorded = self.store.get_meta("model")
-            if recorded != self.settings.model:
-                problems.append(f"vectors were made by model {recorded!r}, settings use {self.settings.model!r}")
-            else:
-                from .vectors import FaissVectors
-
-                dim = int(self.store.get_meta("model_dim") or 0)
-                vec = FaissVectors(path, dim) if dim else None
-                have = set(vec.ids().tolist()) if vec else set()
-                if have != set(pids):
-                    problems.append(f"vectors: {len(set(pids) - have)} passages without a vector, "
-                                    f"{len(have - set(pids))} vectors without a passage")
         return problems
+
+    def _article_problems(self) -> dict[str, str]:
+        """Articles whose passages are missing or do not match their text, by id."""
+        out: dict[str, str] = {}
+        for art, text in self.store.articles_with_text():
+            passages = self.store.article_passages(art.id)
+            if not passages:
+                out[art.id] = f"article {art.id} has no passages"
+            elif any(text[p.start:p.end] != p.text for p in passages):
+                out[art.id] = f"article {art.id}: passage offsets do not match the article text"
+        return out
+
+    def _vector_problems(self, pids: list[int]) -> tuple[list[str], bool]:
+        """(problems, whether the vector file must be rebuilt rather than brought in step)."""
+        from .vectors import FaissVectors
+
+        path = self.index_dir / VECTORS_NAME
+        if not path.exists():
+            return (["vector file missing"] if pids else []), False
+        recorded = self.store.get_meta("model")
+        if recorded != self.settings.model:
+            return [f"vectors were made by model {recorded!r}, settings use {self.settings.model!r}"], True
+        try:
+            vec = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or None)
+        except (RuntimeError, ValueError) as exc:
+            return [f"vector file unreadable ({_faiss_reason(exc)})"], True
+        ids = vec.ids().tolist()
+        if len(ids) != len(set(ids)):
+            return [f"vectors: {len(ids) - len(set(ids))} passages have more than one vector"], True
+        have, want = set(ids), set(pids)
+        if have != want:
+            return [f"vectors: {len(want - have)} passages without a vector, "
+                    f"{len(have - want)} vectors without a passage"], False
+        return [], False
+
+
+def _faiss_reason(exc: BaseException) -> str:
+    """FAISS errors start with the C++ function and source line; keep what comes after."""
+    msg = " ".join(str(exc).split())
+    return (msg.split(": ", 1)[-1] if msg.startswith("Error in ") else msg)[:160]
 
 
 def _lookup_pattern(form: str) -> re.Pattern[str]:

@@ -161,6 +161,10 @@ def _is_han(ch: str) -> bool:
 is_han = _is_han
 
 
+# Lone UTF-16 surrogates (argv carries undecodable bytes as these) cannot be in any stored text.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_query(text: str) -> str:
-    """A query with control characters removed and white space collapsed."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """A query with control characters and lone surrogates removed, white space collapsed."""
+    return " ".join(_SURROGATE.sub(" ", _CONTROL.sub(" ", text)).split())

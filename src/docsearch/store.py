@@ -65,17 +65,22 @@ class Store(Protocol):
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]: ...
     def replace_passages(self, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> tuple[list[int], list[int]]: ...
-    def clear_derived(self) -> None: ...
+    def delete_passages(self, ids: list[int]) -> None: ...
+    def rebuild_keyword_index(self, rows: Iterable[tuple[int, PassageTokens]]) -> None: ...
+    def prune_keyword_rows(self) -> int: ...
     def remove_article(self, article_id: str) -> list[int]: ...
     def article(self, article_id: str) -> ArticleRow | None: ...
     def article_text(self, article_id: str) -> str | None: ...
     def article_by_hash(self, content_hash: str) -> ArticleRow | None: ...
     def articles(self) -> list[ArticleRow]: ...
+    def articles_with_text(self) -> Iterator[tuple[ArticleRow, str]]: ...
     def article_order(self) -> dict[str, int]: ...
     def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]: ...
     def article_passages(self, article_id: str) -> list[PassageRow]: ...
     def passage_ids(self) -> list[int]: ...
     def passage_count(self) -> int: ...
+    def orphan_passages(self) -> list[int]: ...
+    def fts_ids(self, table: str) -> list[int]: ...
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
                        weights: tuple[float, float]) -> list[tuple[int, float]]: ...
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]: ...
@@ -191,7 +196,8 @@ class SQLiteStore:
     # -- writes ------------------------------------------------------------------------
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
         """Insert an article with its passages and keyword rows; returns the new passage ids."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # An exported article keeps the time it was first added.
+        now = getattr(article, "added_at", "") or datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO articles (id, title, source, date, url, script, original_file, origin,"
@@ -230,11 +236,32 @@ class SQLiteStore:
         db.execute("DELETE FROM passages WHERE article_id=?", (article_id,))
         return ids
 
-    def clear_derived(self) -> None:
-        """Drop every passage and keyword row (articles stay): the start of a full re-derive."""
+    def delete_passages(self, ids: list[int]) -> None:
+        """Delete passages (and their keyword rows) by id, e.g. ones whose article is gone."""
         with self.transaction() as db:
-            for table in ("passage_fts", "passage_chars", "passages"):
-                db.execute(f"DELETE FROM {table}")
+            for table in ("passage_fts", "passage_chars"):
+                db.executemany(f"DELETE FROM {table} WHERE rowid=?", [(i,) for i in ids])
+            db.executemany("DELETE FROM passages WHERE id=?", [(i,) for i in ids])
+
+    def rebuild_keyword_index(self, rows: Iterable[tuple[int, PassageTokens]]) -> None:
+        """Drop both FTS tables (even damaged ones) and fill them again from `rows`."""
+        with self.transaction() as db:
+            for table in ("grams_vocab", "passage_fts", "passage_chars"):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in _SCHEMA.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            for pid, tok in rows:
+                db.execute("INSERT INTO passage_fts (rowid, words, grams) VALUES (?,?,?)", (pid, tok.words, tok.grams))
+                db.execute("INSERT INTO passage_chars (rowid, chars) VALUES (?,?)", (pid, tok.chars))
+
+    def prune_keyword_rows(self) -> int:
+        """Delete keyword rows whose passage is gone; returns how many."""
+        n = 0
+        with self.transaction() as db:
+            for table in ("passage_fts", "passage_chars"):
+                n += db.execute(f"DELETE FROM {table} WHERE rowid NOT IN (SELECT id FROM passages)").rowcount
+        return n
 
     def remove_article(self, article_id: str) -> list[int]:
         """Delete an article and everything derived from it; returns the removed passage ids."""
@@ -269,6 +296,13 @@ class SQLiteStore:
         rows = self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a ORDER BY a.seq").fetchall()
         return [self._article_row(r) for r in rows]
 
+    def articles_with_text(self) -> Iterator[tuple[ArticleRow, str]]:
+        """Every article with its text, in order, from one consistent snapshot (one statement)."""
+        cur = self.db.execute(f"SELECT {self._ARTICLE_COLS}, a.text FROM articles a ORDER BY a.seq")
+        while batch := cur.fetchmany(200):
+            for r in batch:
+                yield self._article_row(r[:12]), r[12]
+
     def article_order(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self.db.execute("SELECT id, seq FROM articles")}
 
@@ -294,6 +328,10 @@ class SQLiteStore:
 
     def passage_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def orphan_passages(self) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM passages WHERE article_id NOT IN (SELECT id FROM articles) ORDER BY id")]
 
     def fts_ids(self, table: str) -> list[int]:
         assert table in ("passage_fts", "passage_chars")

@@ -77,6 +77,12 @@ class FaissVectors:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
+            # The rename itself must reach the disk too, or a power cut could bring back the old file.
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
