@@ -38,6 +38,11 @@ def _global_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     p.add_argument("--dense-weight", type=float, help="weight of the dense list in fusion, 0..1 "
                                                       "(default: the value calibrated for the model)", **d)
     p.add_argument("--config", help="TOML settings file (default ./docsearch.toml, env DOCSEARCH_CONFIG)", **d)
+    p.add_argument("--backend", choices=("embedded", "milvus"), help="where the library lives: embedded "
+                   "SQLite + FAISS in the index folder (default) or Milvus (env DOCSEARCH_BACKEND)", **d)
+    p.add_argument("--milvus-uri", help="Milvus server (http://host:19530) or Milvus Lite file path "
+                   "(default INDEX_DIR/milvus.db, env DOCSEARCH_MILVUS_URI)", **d)
+    p.add_argument("--milvus-token", help="token for a secured Milvus server (env DOCSEARCH_MILVUS_TOKEN)", **d)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        from .backend import BackendError
         from .embed import ModelUnavailable
         from .engine import IndexFormatError
         from .ingest import IngestError
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, (QueryError, IngestError)):
             _error(str(exc))
             return EXIT_USAGE
-        if isinstance(exc, (ModelUnavailable, IndexFormatError)):
+        if isinstance(exc, (ModelUnavailable, IndexFormatError, BackendError)):
             _error(str(exc))
             return EXIT_FAIL
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
@@ -129,7 +135,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(getattr(args, "config", None), index_dir=getattr(args, "index_dir", None),
                              corpus_dir=getattr(args, "corpus_dir", None), model=getattr(args, "model", None),
-                             dense_weight=getattr(args, "dense_weight", None))
+                             dense_weight=getattr(args, "dense_weight", None),
+                             backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
+                             milvus_token=getattr(args, "milvus_token", None))
     except (OSError, ValueError) as exc:
         raise CLIError(f"settings: {exc}") from exc
 

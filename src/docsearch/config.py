@@ -16,6 +16,7 @@ PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 # Fusion weights measured by `docsearch eval --tune`, one entry per embedding model.
 FUSION_FILE = PACKAGE_DATA / "fusion.json"
 DEFAULT_MODEL = "docsearch-static-zh-en"
+BACKENDS = ("embedded", "milvus")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,26 @@ class Settings:
     max_query_chars: int = 2000
     # Largest file `add` accepts, in bytes.
     max_file_bytes: int = 20 * 1024 * 1024
+    # Where the library lives: "embedded" (SQLite + FAISS in index_dir) or "milvus" (every piece
+    # of state on a Milvus server or a Milvus Lite file; see milvus_backend.py).
+    backend: str = "embedded"
+    # A file path opens Milvus Lite (one process per file); http://host:19530 opens a server.
+    # Empty means index_dir/milvus.db.
+    milvus_uri: str = ""
+    # Token for a secured server ("user:password" or an API key); better set from the environment.
+    milvus_token: str = ""
+    # Collection name prefix: several libraries can share one server.
+    milvus_collection: str = "docsearch"
+    # Dense index on Milvus: FLAT (exact, like the embedded engine), IVF_FLAT or AUTOINDEX.
+    milvus_index_type: str = "FLAT"
+    # Seconds to wait for a Milvus Lite file another process holds (one process per file).
+    milvus_lite_wait: float = 10.0
+    # Seconds to wait for a Milvus server to answer when connecting.
+    milvus_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """Return a copy with the given non-None values applied (CLI flags use this)."""

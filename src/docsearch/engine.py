@@ -17,13 +17,11 @@ from . import ingest, segment
 from .config import Settings
 from .normalize import aligned_simplified, canonical, term_variants
 from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
-from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
-
-DB_NAME = "docsearch.sqlite3"
+from .backend import DB_NAME, VECTORS_NAME, open_backend  # noqa: F401 - names kept importable here
+from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens
 # A lower-ranked passage's sentence is part of the answer when it scores at least this share of
 # the top passage's sentence.
 ANSWER_SCORE_RATIO = 0.6
-VECTORS_NAME = "vectors.faiss"
 
 
 class Progress(Protocol):
@@ -178,7 +176,8 @@ class DocSearch:
         self.index_dir = Path(settings.index_dir)
         self.progress = progress or _no_progress
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.store = SQLiteStore(self.index_dir / DB_NAME)
+        self.backend = open_backend(settings)
+        self.store = self.backend.store
         version = int(self.store.get_meta("format_version") or FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise IndexFormatError(
@@ -204,19 +203,16 @@ class DocSearch:
         """The vector index of the configured model (vectors of another model are dropped: they
         must never mix). Opening an existing file does not load the model."""
         if self._vectors is None:
-            from .vectors import FaissVectors
-
-            path = self.index_dir / VECTORS_NAME
             recorded = self.store.get_meta("model")
             if recorded == self.settings.model:
-                self._vectors = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or self.embedder.dim)
+                dim = int(self.store.get_meta("model_dim") or 0) or self.embedder.dim
+                self._vectors = self.backend.open_vectors(dim)
                 return self._vectors
-            if path.exists():
-                path.unlink()
+            self.backend.drop_vectors()
             dim = self.embedder.dim
             self.store.set_meta("model", self.settings.model)
             self.store.set_meta("model_dim", str(dim))
-            self._vectors = FaissVectors(path, dim)
+            self._vectors = self.backend.open_vectors(dim)
             if self.store.passage_count():
                 self.sync_vectors()  # another model: embed every passage again, now
         return self._vectors
@@ -226,7 +222,7 @@ class DocSearch:
         return self.settings.resolved_dense_weight
 
     def close(self) -> None:
-        self.store.close()
+        self.backend.close()
 
     # -- building ------------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -278,9 +274,7 @@ class DocSearch:
         """Drop passages, keyword rows and vectors, and derive them again from article text."""
         articles = self.store.articles()
         self.store.clear_derived()
-        path = self.index_dir / VECTORS_NAME
-        if path.exists():
-            path.unlink()
+        self.backend.drop_vectors()
         self._vectors = None
         bar = self.progress(len(articles), "re-deriving")
         for row in articles:
@@ -297,7 +291,7 @@ class DocSearch:
         (heals an add or remove interrupted between the database and the vector file)."""
         import numpy as np
 
-        if self.store.passage_count() == 0 and not (self.index_dir / VECTORS_NAME).exists():
+        if self.store.passage_count() == 0 and not self.backend.has_vectors():
             return 0
         vec = self.vectors
         have = set(vec.ids().tolist())
@@ -334,12 +328,14 @@ class DocSearch:
         report.refused.extend(sub.refused)
         return report
 
-    def add_articles(self, articles: list[ingest.Article], origin: str = "added") -> AddReport:
-        """Chunk, tokenize and embed, then store each article in its own transaction."""
+    def add_articles(self, articles: list[ingest.Article], origin: str = "added",
+                     added_at: dict[str, str] | None = None) -> AddReport:
+        """Chunk, tokenize and embed, then store each article in its own transaction.
+        `added_at` (article id -> time) keeps the original times when a library is copied."""
         with self.lock:
-            return self._add_articles(articles, origin)
+            return self._add_articles(articles, origin, added_at or {})
 
-    def _add_articles(self, articles: list[ingest.Article], origin: str) -> AddReport:
+    def _add_articles(self, articles: list[ingest.Article], origin: str, added_at: dict[str, str]) -> AddReport:
         import numpy as np
 
         report = AddReport()
@@ -372,7 +368,7 @@ class DocSearch:
         bar = self.progress(len(prepared), "storing")
         for art, chunks in prepared:
             tokens = [passage_tokens(c.text) for c in chunks]
-            ids = self.store.add_article(art, origin, chunks, tokens)
+            ids = self.store.add_article(art, origin, chunks, tokens, added_at.get(art.id))
             vec.add(np.asarray(ids, dtype=np.int64), embeddings[offset:offset + len(chunks)])
             offset += len(chunks)
             report.added.append(art.id)
@@ -390,7 +386,7 @@ class DocSearch:
             return False
         self.sync_vectors()
         ids = self.store.remove_article(article_id)
-        if (self.index_dir / VECTORS_NAME).exists() or self._vectors is not None:
+        if self.backend.has_vectors() or self._vectors is not None:
             self.vectors.remove(ids)
             self.vectors.save()
         return True
@@ -564,18 +560,15 @@ class DocSearch:
                     break
             if art.passages == 0:
                 problems.append(f"article {art.id} has no passages")
-        path = self.index_dir / VECTORS_NAME
-        if pids and not path.exists():
+        if pids and not self.backend.has_vectors():
             problems.append("vector file missing")
-        elif path.exists():
+        elif self.backend.has_vectors():
             recorded = self.store.get_meta("model")
             if recorded != self.settings.model:
                 problems.append(f"vectors were made by model {recorded!r}, settings use {self.settings.model!r}")
             else:
-                from .vectors import FaissVectors
-
                 dim = int(self.store.get_meta("model_dim") or 0)
-                vec = FaissVectors(path, dim) if dim else None
+                vec = self.backend.open_vectors(dim) if dim else None
                 have = set(vec.ids().tolist()) if vec else set()
                 if have != set(pids):
                     problems.append(f"vectors: {len(set(pids) - have)} passages without a vector, "

@@ -134,14 +134,20 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
                           settings.words_weight, settings.grams_weight, "search.py",
                           FORMAT_VERSION, _code_fingerprint()], ensure_ascii=False)
     key = hashlib.sha1(key_src.encode()).hexdigest()[:16]
-    index_dir = _cache_root() / "eval" / f"{corpus.name}-{key}"
-    s = replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus")
+    milvus = settings.backend == "milvus"
+    index_dir = _cache_root() / "eval" / (f"{corpus.name}-{key}" + ("-milvus" if milvus else ""))
+    # On a Milvus server each benchmark corpus is a library of its own (a collection prefix).
+    s = replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus",
+                milvus_collection=f"docsearch_eval_{corpus.name}_{key}".replace("-", "_"))
     ds = DocSearch(s, progress=progress)
     if ds.store.get_meta("eval_complete") != "1":
+        if milvus:
+            ds.backend.drop_library()   # a Milvus Lite file stays open in this process: empty it
         ds.close()
         import shutil
 
-        shutil.rmtree(index_dir, ignore_errors=True)
+        if not milvus:
+            shutil.rmtree(index_dir, ignore_errors=True)
         ds = DocSearch(s, progress=progress)
         arts = [Article(title=a["title"], text=a["text"], id=a["id"]) for a in corpus.articles]
         ds.add_articles(arts, origin="added")
@@ -188,12 +194,12 @@ def rank_lists(ds, questions: list[Question], with_dense: bool, n: int = 100) ->
 
 
 def _passage_articles(ds) -> dict[int, str]:
-    return {r[0]: r[1] for r in ds.store.db.execute("SELECT id, article_id FROM passages")}
+    return {pid: p.article_id for pid, p in ds.store.passages(ds.store.passage_ids()).items()}
 
 
 def _passage_text_t2s(ds) -> dict[int, str]:
     t2s = _converter("t2s")
-    return {r[0]: t2s.convert(r[1]) for r in ds.store.db.execute("SELECT id, text FROM passages")}
+    return {pid: t2s.convert(p.text) for pid, p in ds.store.passages(ds.store.passage_ids()).items()}
 
 
 def _rank_of(ranked: list[int], relevant) -> int | None:
@@ -415,7 +421,11 @@ def _seed_index(settings: Settings, bench: Path, progress):
     from .engine import DocSearch
 
     tmp = Path(tempfile.mkdtemp(prefix="docsearch-eval-seed-"))
-    ds = DocSearch(replace(settings, index_dir=tmp), progress=progress)
+    ds = DocSearch(replace(settings, index_dir=tmp, milvus_collection="docsearch_eval_seed"), progress=progress)
+    if settings.backend == "milvus":   # never the user's own library on a shared server
+        ds.backend.drop_library()
+        ds.close()
+        ds = DocSearch(replace(settings, index_dir=tmp, milvus_collection="docsearch_eval_seed"), progress=progress)
     ds.index()
     if not ds.articles():
         raise FileNotFoundError(f"no articles in the corpus folder {settings.corpus_dir} "

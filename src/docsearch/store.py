@@ -62,7 +62,8 @@ class Store(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def transaction(self): ...
-    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]: ...
+    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
+                    added_at: str | None = None) -> list[int]: ...
     def replace_passages(self, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> tuple[list[int], list[int]]: ...
     def clear_derived(self) -> None: ...
@@ -189,9 +190,11 @@ class SQLiteStore:
                        (key, value))
 
     # -- writes ------------------------------------------------------------------------
-    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
-        """Insert an article with its passages and keyword rows; returns the new passage ids."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
+                    added_at: str | None = None) -> list[int]:
+        """Insert an article with its passages and keyword rows; returns the new passage ids.
+        `added_at` keeps the original time when a library is copied."""
+        now = added_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO articles (id, title, source, date, url, script, original_file, origin,"
