@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true")
     p = cmd("verify", "check that database, keyword index and vectors agree (exit 1 if not)")
+    p = cmd("migrate", "copy the library to the other backend (articles with ids, metadata and text; "
+            "re-running copies nothing twice)")
+    p.add_argument("--to", required=True, choices=("embedded", "milvus"),
+                   help="target backend; the source is the library on the other one (same --index-dir, "
+                        "--milvus-uri)")
     p = cmd("eval", "retrieval and answer figures on the public benchmarks and seed questions")
     p.add_argument("bench_dir", nargs="?", default=None, help="benchmark folder (default ../shared/bench)")
     p.add_argument("--tune", action="store_true", help="measure fusion weights and store them for the model")
@@ -347,6 +352,35 @@ def _cmd_verify(args, settings: Settings) -> int:
     print(f"verify: ok ({len(ds.articles())} articles, {ds.store.passage_count()} passages, "
           f"keyword index and vectors agree)")
     return EXIT_OK
+
+
+def _cmd_migrate(args, settings: Settings) -> int:
+    from . import migrate
+
+    src_settings, dst_settings = migrate.endpoints(settings, args.to)
+    source = _engine(src_settings, ready=False)
+    if source.is_empty():
+        raise CLIError(f"no library on the {src_settings.backend} backend to copy "
+                       f"({_where(src_settings)})", EXIT_FAIL)
+    target = _engine(dst_settings, ready=False)
+    report = migrate.migrate(source, target)
+    for what, why in report.conflicts:
+        print(f"docsearch: not copied: {what}: {why}", file=sys.stderr)
+    print(f"migrate {_where(src_settings)} -> {_where(dst_settings)}: {len(report.copied)} articles copied, "
+          f"{len(report.unchanged)} already there, {len(report.conflicts)} not copied")
+    for p in report.problems:
+        print(f"problem: {p}")
+    print(f"verify on the target: {'ok' if not report.problems else f'{len(report.problems)} problems'} "
+          f"({len(target.articles())} articles, {target.store.passage_count()} passages)")
+    return EXIT_FAIL if report.problems or report.conflicts else EXIT_OK
+
+
+def _where(settings: Settings) -> str:
+    if settings.backend == "milvus":
+        from .milvus_backend import resolve_uri
+
+        return f"milvus {resolve_uri(settings)} ({settings.milvus_collection})"
+    return f"embedded {settings.index_dir}"
 
 
 def _cmd_eval(args, settings: Settings) -> int:
