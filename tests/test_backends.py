@@ -184,3 +184,42 @@ def test_cli_on_milvus_index_add_search_remove(tmp_path):
     assert rc == 0 and "verify: ok (2 articles" in out, out + err
     if MILVUS_SERVER:
         DocSearch(milvus_settings(tmp_path / "ix", prefix=env["DOCSEARCH_MILVUS_COLLECTION"])).backend.drop_library()
+
+
+@needs_milvus
+@pytest.mark.skipif(not MILVUS_SERVER.startswith(("http", "tcp", "grpc")),
+                    reason="two processes on one library need a Milvus server (set DOCSEARCH_MILVUS_URI); "
+                           "Milvus Lite serves one process per file")
+def test_two_processes_share_one_library(tmp_path):
+    """An add through one CLI process is found through another; searches during the add never fail."""
+    import os
+
+    env = {"DOCSEARCH_BACKEND": "milvus", "DOCSEARCH_MILVUS_COLLECTION": f"docsearch_share_{uuid.uuid4().hex[:8]}"}
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")   # two machines' worth of local folders
+    assert run("--index-dir", a, "index", env=env)[0] == 0
+    doc = tmp_path / "doc.jsonl"
+    doc.write_text("\n".join(json.dumps({"id": f"share-{i}", "title": f"青稞酒 {i}",
+                                         "text": f"青稞酒厂在拉萨扩建了第{i}条灌装线。"}, ensure_ascii=False)
+                             for i in range(50)) + "\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "docsearch.cli", "--corpus-dir", str(CORPUS), "--index-dir", a, "add", str(doc)]
+    adder = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    searches = 0
+    while adder.poll() is None or searches == 0:
+        rc, out, err = run("--index-dir", b, "search", "拉萨的青稞酒厂", "--json", env=env)
+        assert rc == 0 and "Traceback" not in err, err
+        searches += 1
+    assert adder.returncode == 0
+    rc, out, err = run("--index-dir", b, "lookup", "青稞", "--json", env=env)
+    assert json.loads(out)["count"] == 50
+    DocSearch(milvus_settings(tmp_path / "a", prefix=env["DOCSEARCH_MILVUS_COLLECTION"])).backend.drop_library()
+
+
+@needs_milvus
+def test_both_backends_count_the_same_document_frequencies(seed, milvus_seed):
+    from docsearch.search import analyze
+
+    for q in ("美国制造业回流的主要来源地是哪里?", "What share of US imports came from China in 2022?"):
+        grams = analyze(q, 2000).grams
+        assert seed.store.document_frequencies(grams) == milvus_seed.store.document_frequencies(grams) != {}
+    alts = ["芯片", "美国 制造业", "2022"]
+    assert seed.store.phrase_frequencies(alts) == milvus_seed.store.phrase_frequencies(alts)

@@ -8,6 +8,8 @@ Collections (names `<prefix>_<kind>`, prefix = `Settings.milvus_collection`):
   `grams` (whitespace analyzer + BM25 function each, the same tokens and column weights as the
   embedded FTS5 index) and `chars` (one token per character, space-padded, for exact lookup with
   LIKE: Milvus Lite 2.5 rejects text_match);
+- `terms`: n-gram -> number of passages holding it (the document frequencies that sentence-level
+  re-ranking needs; FTS5 keeps them in its vocabulary table), kept up to date by adds and removes;
 - `vectors`: passage id -> embedding of the configured model (dropped when the model changes).
 
 Milvus 2.5 wants a vector field in every collection: the bookkeeping collections carry a
@@ -38,6 +40,7 @@ _QUERY_WINDOW = 16384             # Milvus's largest query/search result window
 _BATCH = 1000
 _DUMMY = {"v": [0.0, 0.0]}
 _PASSAGE_FIELDS = ["id", "article_id", "ordinal", "paragraph", "paragraph_end", "start", "stop", "text"]
+_MAX_TERM_BYTES = 1000
 _ARTICLE_FIELDS = ["id", "seq", "title", "source", "date", "url", "script", "original_file", "origin",
                    "added_at", "content_hash", "extra", "npassages"]
 
@@ -215,9 +218,16 @@ class MilvusStore:
         for f in ("words", "grams"):
             ip.add_index(f + "_sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         self.passages_c = self.c.ensure("passages", s, ip)
+        self.terms_c = self._create_terms()
+
+    def _create_terms(self) -> str:
+        s = self._schema()
+        s.add_field("term", self._pm.DataType.VARCHAR, is_primary=True, max_length=_MAX_TERM_BYTES + 24)
+        s.add_field("df", self._pm.DataType.INT64)
+        return self.c.ensure("terms", s, self._dummy_index(s))
 
     def drop_all(self) -> None:
-        for kind in ("meta", "articles", "texts", "passages"):
+        for kind in ("meta", "articles", "texts", "passages", "terms"):
             self.client.drop_collection(self.c.name(kind))
 
     # -- helpers -----------------------------------------------------------------------
@@ -287,14 +297,44 @@ class MilvusStore:
         ids: list[int] = []
         for i in range(0, len(rows), _BATCH):
             ids.extend(int(x) for x in self.client.insert(self.passages_c, rows[i:i + _BATCH])["ids"])
+        self._count_terms((t.grams for t in tokens), +1)
         return ids
 
     def _delete_passages(self, article_id: str) -> list[int]:
-        ids = sorted(int(r["id"]) for r in self._query_all(self.passages_c, f"article_id == {_lit(article_id)}",
-                                                            ["id"]))
-        if ids:
+        rows = self._query_all(self.passages_c, f"article_id == {_lit(article_id)}", ["id", "grams"])
+        if rows:
             self.client.delete(self.passages_c, filter=f"article_id == {_lit(article_id)}")
-        return ids
+            self._count_terms((r["grams"] for r in rows), -1)
+        return sorted(int(r["id"]) for r in rows)
+
+    @staticmethod
+    def _term_counts(grams_fields: Iterable[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for grams in grams_fields:
+            for t in set(grams.split()):
+                if len(t.encode("utf-8")) <= _MAX_TERM_BYTES:
+                    counts[t] = counts.get(t, 0) + 1
+        return counts
+
+    def _count_terms(self, grams_fields: Iterable[str], sign: int) -> None:
+        """Add (or take away) each passage's distinct n-grams to the document frequencies. A
+        read-modify-write: two editors writing the same terms at the same instant can lose a count;
+        `verify` recounts and reports it, `index --rebuild` recounts."""
+        delta = self._term_counts(grams_fields)
+        terms = sorted(delta)
+        for i in range(0, len(terms), _BATCH):
+            part = terms[i:i + _BATCH]
+            have = {r["term"]: int(r["df"]) for r in self.client.query(
+                self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}", output_fields=["term", "df"])}
+            upsert, gone = [], []
+            for t in part:
+                n = have.get(t, 0) + sign * delta[t]
+                (upsert.append({"term": t, "df": n, **_DUMMY}) if n > 0 else gone.append(t))
+            if upsert:
+                self.client.upsert(self.terms_c, upsert)
+            gone = [t for t in gone if t in have]
+            if gone:
+                self.client.delete(self.terms_c, ids=gone)
 
     def replace_passages(self, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> tuple[list[int], list[int]]:
@@ -307,6 +347,8 @@ class MilvusStore:
 
     def clear_derived(self) -> None:
         self.client.delete(self.passages_c, filter="id >= 0")
+        self.client.drop_collection(self.terms_c)
+        self.terms_c = self._create_terms()
 
     def remove_article(self, article_id: str) -> list[int]:
         # The article row goes first: once it is gone, the article is gone for every reader.
@@ -392,6 +434,12 @@ class MilvusStore:
         texts = {r["article_id"] for r in self._query_all(self.texts_c, "", ["article_id"])}
         if set(arts) - texts:
             errors.append(f"{len(set(arts) - texts)} articles without their text")
+        want = self._term_counts(r["grams"] for r in self._query_all(self.passages_c, "", ["grams"]))
+        have = {r["term"]: int(r["df"]) for r in self._query_all(self.terms_c, "", ["term", "df"])}
+        if want != have:
+            wrong = sum(1 for t in want.keys() | have.keys() if want.get(t) != have.get(t))
+            errors.append(f"term statistics: {wrong} n-grams with a wrong passage count "
+                          "(run `docsearch index --rebuild`)")
         return errors
 
     # -- keyword search ----------------------------------------------------------------
@@ -423,11 +471,14 @@ class MilvusStore:
         return sorted(int(r["id"]) for r in rows)
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """How many passages hold each n-gram (from the term statistics: one query, not a scan)."""
+        terms = sorted(set(terms))
         out: dict[str, int] = {}
-        for t in set(terms):
-            n = self._count(self.passages_c, _like_any("grams", [t]))
-            if n:
-                out[t] = n
+        for i in range(0, len(terms), _BATCH):
+            part = terms[i:i + _BATCH]
+            for r in self.client.query(self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}",
+                                       output_fields=["term", "df"]):
+                out[r["term"]] = int(r["df"])
         return out
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
