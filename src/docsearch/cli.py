@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, choices=("embedded", "milvus"),
                    help="target backend; the source is the library on the other one (same --index-dir, "
                         "--milvus-uri)")
+    p = cmd("editor-password", "set the password editors sign in with in the app (readers can then "
+            "only ask, look up and read); reads it from stdin when not on a terminal")
+    p.add_argument("--clear", action="store_true", help="remove it: everyone may edit again")
     p = cmd("eval", "retrieval and answer figures on the public benchmarks and seed questions")
     p.add_argument("bench_dir", nargs="?", default=None, help="benchmark folder (default ../shared/bench)")
     p.add_argument("--tune", action="store_true", help="measure fusion weights and store them for the model")
@@ -158,7 +161,7 @@ def _engine(settings: Settings, ready: bool = True):
 
 def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    handler: Callable[[argparse.Namespace, Settings], int] = globals()[f"_cmd_{args.command}"]
+    handler: Callable[[argparse.Namespace, Settings], int] = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     return handler(args, settings)
 
 
@@ -381,6 +384,29 @@ def _where(settings: Settings) -> str:
 
         return f"milvus {resolve_uri(settings)} ({settings.milvus_collection})"
     return f"embedded {settings.index_dir}"
+
+
+def _cmd_editor_password(args, settings: Settings) -> int:
+    from . import access
+
+    ds = _engine(settings, ready=False)
+    if args.clear:
+        access.set_credential(ds.store, None)
+        print("editor password removed: everyone using the app may add and remove articles")
+        return EXIT_OK
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("new editor password: ")
+        if getpass.getpass("again: ") != secret:
+            raise CLIError("the two passwords differ; nothing changed")
+    else:
+        secret = sys.stdin.readline().rstrip("\n")
+    if len(secret) < 8:
+        raise CLIError("the editor password needs at least 8 characters; nothing changed")
+    access.set_credential(ds.store, secret)
+    print("editor password set: adding and removing articles in the app now needs signing in")
+    return EXIT_OK
 
 
 def _cmd_eval(args, settings: Settings) -> int:

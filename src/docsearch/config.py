@@ -65,6 +65,8 @@ class Settings:
     milvus_lite_wait: float = 10.0
     # Seconds to wait for a Milvus server to answer when connecting.
     milvus_timeout: float = 10.0
+    # No changes to the library from the app (a reference deployment); see access.py.
+    read_only: bool = False
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -100,6 +102,12 @@ def _coerce(name: str, value: Any) -> Any:
         return None
     if "Path" in str(kind):
         return Path(value).expanduser()
+    if "bool" in str(kind):
+        if isinstance(value, bool):
+            return value
+        if str(value).strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        return str(value).strip().lower() in ("1", "true", "yes", "on")
     if "float" in str(kind):
         return float(value)
     if "int" in str(kind):
