@@ -40,7 +40,7 @@ def test_english_question_finds_the_chinese_passage(library):
     assert any("14.3%" in r.text for r in res)
 
 
-def test_lookup_is_complete_and_exact(library):
+def test_lookup_is_complete_and_exact_across_scripts(library):
     from docsearch.normalize import aligned_simplified
 
     resp = library.lookup("芯片")
@@ -52,6 +52,9 @@ def test_lookup_is_complete_and_exact(library):
             assert ("芯片" in view or "晶片" in view) == (p.id in hit_ids), p.text[:40]
     for h in resp.results:
         assert all(aligned_simplified(h.text[a:b]) in ("芯片", "晶片") for a, b in h.matches)
+    keys = [(h.article_id, h.paragraph) for h in resp.results]   # corpus order
+    order = [a.id for a in library.articles()]
+    assert keys == sorted(keys, key=lambda k: (order.index(k[0]), k[1]))
 
 
 def test_add_search_lookup_remove_verify(library):

@@ -32,7 +32,7 @@ import numpy as np
 
 from .backend import BackendError
 from .config import Settings
-from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens
+from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, phrase_tokens
 
 _MAX_VARCHAR = 65535
 _TEXT_PART_CHARS = 16000          # 4 bytes per character at most: one part fits a VARCHAR
@@ -482,14 +482,8 @@ class MilvusStore:
         return out
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
-        from .segment import chars
-
-        out: dict[str, int] = {}
-        for p in set(phrases):
-            toks = chars(p)
-            if toks:
-                out[p] = self._count(self.passages_c, _like_any("chars", [" ".join(toks)]))
-        return out
+        return {p: self._count(self.passages_c, _like_any("chars", [" ".join(toks)]))
+                for p, toks in phrase_tokens(phrases).items()}
 
 
 class MilvusVectors:

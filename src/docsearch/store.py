@@ -126,6 +126,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS grams_vocab USING fts5vocab(passage_fts, 'col
 """
 
 
+def phrase_tokens(phrases: Iterable[str]) -> dict[str, list[str]]:
+    """Each distinct phrase with its character-stream tokens (phrases without any are left out)."""
+    from .segment import chars
+
+    return {p: toks for p in set(phrases) if (toks := chars(p))}
+
+
 def fts_phrase(token: str) -> str:
     """One token as an FTS5 string literal: user text never reaches FTS5 as syntax."""
     return '"' + token.replace('"', '""') + '"'
@@ -353,12 +360,8 @@ class SQLiteStore:
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
         """How many passages hold each phrase as a substring (Simplified characters)."""
-        from .segment import chars
-
         out: dict[str, int] = {}
-        for p in set(phrases):
-            toks = chars(p)
-            if toks:
-                out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
+        for p, toks in phrase_tokens(phrases).items():
+            out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
                                          (fts_phrase(" ".join(toks)),)).fetchone()[0]
         return out
