@@ -164,6 +164,10 @@ class MilvusStore:
         self.settings = settings
         self._pm = _pymilvus()
         self.c = _Collections(client, settings.milvus_collection)
+        # Term-count changes wait here until flush(): one read-modify-write per add or remove call
+        # instead of one per article (the engine saves the vectors at the end of each; see
+        # MilvusBackend.open_vectors).
+        self._term_delta: dict[str, int] = {}
         self._create()
         if self.get_meta("format_version") is None:
             self.set_meta("format_version", str(FORMAT_VERSION))
@@ -263,7 +267,7 @@ class MilvusStore:
         yield None
 
     def close(self) -> None:
-        pass  # the client belongs to the backend
+        self.flush()  # the client belongs to the backend
 
     # -- writes ------------------------------------------------------------------------
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
@@ -317,18 +321,24 @@ class MilvusStore:
         return counts
 
     def _count_terms(self, grams_fields: Iterable[str], sign: int) -> None:
-        """Add (or take away) each passage's distinct n-grams to the document frequencies. A
-        read-modify-write: two editors writing the same terms at the same instant can lose a count;
-        `verify` recounts and reports it, `index --rebuild` recounts."""
-        delta = self._term_counts(grams_fields)
-        terms = sorted(delta)
+        for t, n in self._term_counts(grams_fields).items():
+            self._term_delta[t] = self._term_delta.get(t, 0) + sign * n
+        if len(self._term_delta) > 50 * _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the buffered changes to the document frequencies. A read-modify-write: two editors
+        writing the same terms at the same instant can lose a count; `verify` recounts and reports
+        it, `index --rebuild` recounts."""
+        delta, self._term_delta = self._term_delta, {}
+        terms = sorted(t for t, n in delta.items() if n)
         for i in range(0, len(terms), _BATCH):
             part = terms[i:i + _BATCH]
             have = {r["term"]: int(r["df"]) for r in self.client.query(
                 self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}", output_fields=["term", "df"])}
             upsert, gone = [], []
             for t in part:
-                n = have.get(t, 0) + sign * delta[t]
+                n = have.get(t, 0) + delta[t]
                 (upsert.append({"term": t, "df": n, **_DUMMY}) if n > 0 else gone.append(t))
             if upsert:
                 self.client.upsert(self.terms_c, upsert)
@@ -343,9 +353,11 @@ class MilvusStore:
         rows = self.client.query(self.articles_c, filter=f"id == {_lit(article_id)}", output_fields=_ARTICLE_FIELDS)
         if rows:
             self.client.upsert(self.articles_c, [{**rows[0], "npassages": len(added), **_DUMMY}])
+        self.flush()
         return removed, added
 
     def clear_derived(self) -> None:
+        self._term_delta = {}
         self.client.delete(self.passages_c, filter="id >= 0")
         self.client.drop_collection(self.terms_c)
         self.terms_c = self._create_terms()
@@ -355,6 +367,7 @@ class MilvusStore:
         self.client.delete(self.articles_c, filter=f"id == {_lit(article_id)}")
         ids = self._delete_passages(article_id)
         self.client.delete(self.texts_c, filter=f"article_id == {_lit(article_id)}")
+        self.flush()
         return ids
 
     # -- reads -------------------------------------------------------------------------
@@ -431,6 +444,7 @@ class MilvusStore:
         for aid, r in arts.items():
             if counts.get(aid, 0) != int(r["npassages"]):
                 errors.append(f"article {aid}: {counts.get(aid, 0)} passages stored, {r['npassages']} recorded")
+        self.flush()
         texts = {r["article_id"] for r in self._query_all(self.texts_c, "", ["article_id"])}
         if set(arts) - texts:
             errors.append(f"{len(set(arts) - texts)} articles without their text")
@@ -472,6 +486,7 @@ class MilvusStore:
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages hold each n-gram (from the term statistics: one query, not a scan)."""
+        self.flush()
         terms = sorted(set(terms))
         out: dict[str, int] = {}
         for i in range(0, len(terms), _BATCH):
@@ -489,9 +504,12 @@ class MilvusStore:
 class MilvusVectors:
     """`vectors.VectorIndex` on a Milvus collection: passage id -> vector, inner product."""
 
-    def __init__(self, client, collections: _Collections, dim: int, index_type: str):
+    def __init__(self, client, collections: _Collections, dim: int, index_type: str, on_save=None):
         pm = _pymilvus()
         self.client = client
+        # Vectors added wait for save() (as FAISS's do): one upsert per add call, not per article.
+        self._pending: list[dict] = []
+        self._on_save = on_save
         self.dim = int(dim)
         self.index_type = index_type.upper()
         s = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -513,16 +531,23 @@ class MilvusVectors:
         return 0
 
     def __len__(self) -> int:
+        self._write_pending()
         res = self.client.query(self.name, filter="", output_fields=["count(*)"])
         return int(res[0]["count(*)"]) if res else 0
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
-        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vectors)]
+        self._pending.extend({"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vectors))
+        if len(self._pending) >= 10 * _BATCH:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        rows, self._pending = self._pending, []
         for i in range(0, len(rows), _BATCH):
             self.client.upsert(self.name, rows[i:i + _BATCH])
 
     def remove(self, ids: list[int]) -> None:
+        self._write_pending()
         ids = [int(i) for i in ids]
         for i in range(0, len(ids), _BATCH):
             self.client.delete(self.name, ids=ids[i:i + _BATCH])
@@ -530,6 +555,7 @@ class MilvusVectors:
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if k <= 0:
             return []
+        self._write_pending()
         params: dict[str, Any] = {"metric_type": "IP"}
         if self.index_type == "IVF_FLAT":
             params["params"] = {"nprobe": 32}
@@ -539,6 +565,7 @@ class MilvusVectors:
         return [(int(h["id"]), float(h["distance"])) for h in res[0]]
 
     def ids(self) -> np.ndarray:
+        self._write_pending()
         it = self.client.query_iterator(self.name, batch_size=_BATCH, filter="", output_fields=["id"])
         out: list[int] = []
         try:
@@ -549,7 +576,9 @@ class MilvusVectors:
         return np.asarray(sorted(out), dtype=np.int64)
 
     def save(self) -> None:
-        pass  # every write is already on the server
+        self._write_pending()
+        if self._on_save:
+            self._on_save()
 
 
 class MilvusBackend:
@@ -571,7 +600,9 @@ class MilvusBackend:
         return self.client.has_collection(self.collections.name("vectors"))
 
     def open_vectors(self, dim: int) -> MilvusVectors:
-        return MilvusVectors(self.client, self.collections, dim, self.settings.milvus_index_type)
+        # Saving the vectors ends every add and remove: the store's term counts are written then too.
+        return MilvusVectors(self.client, self.collections, dim, self.settings.milvus_index_type,
+                             on_save=self.store.flush)
 
     def drop_vectors(self) -> None:
         self.client.drop_collection(self.collections.name("vectors"))
@@ -582,6 +613,7 @@ class MilvusBackend:
 
     def close(self) -> None:
         try:
+            self.store.flush()
             self.client.close()
         except Exception:  # noqa: BLE001 - closing a dead connection is not an error
             pass
