@@ -133,8 +133,10 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
                           settings.model, settings.max_passage_chars, settings.heading_max_chars,
                           settings.words_weight, settings.grams_weight, "search.py",
                           FORMAT_VERSION, _code_fingerprint()], ensure_ascii=False)
-    key = hashlib.sha1(key_src.encode()).hexdigest()[:16]
     milvus = settings.backend == "milvus"
+    if milvus:  # the Milvus layout is part of what a cached Milvus index depends on
+        key_src += _code_fingerprint(("milvus_backend.py",), ()) + settings.milvus_index_type
+    key = hashlib.sha1(key_src.encode()).hexdigest()[:16]
     index_dir = _cache_root() / "eval" / (f"{corpus.name}-{key}" + ("-milvus" if milvus else ""))
     # On a Milvus server each benchmark corpus is a library of its own (a collection prefix).
     s = replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus",
@@ -156,13 +158,14 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
     return ds
 
 
-def _code_fingerprint() -> str:
+def _code_fingerprint(modules: tuple[str, ...] = ("normalize.py", "segment.py", "chunk.py", "store.py"),
+                      data: tuple[str, ...] = ("vocabulary.tsv", "domain_dict.txt")) -> str:
     """Hash of the modules that shape the index, so a code change rebuilds cached indexes."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha1()
-    for name in ("normalize.py", "segment.py", "chunk.py", "store.py"):
+    for name in modules:
         h.update((here / name).read_bytes())
-    for name in ("vocabulary.tsv", "domain_dict.txt"):
+    for name in data:
         h.update((here / "data" / name).read_bytes())
     return h.hexdigest()[:12]
 
@@ -472,6 +475,29 @@ def format_report(res: dict) -> str:
     return "\n".join(out)
 
 
+def format_comparison(base: dict, other: dict, backend: str) -> str:
+    """Retrieval of the embedded engine beside another backend's, per set, with the difference."""
+    lines = [f"\nembedded vs {backend} (hybrid; keyword-only in brackets), R@1 / R@5 / MRR@10",
+             f"{'set':18} {'embedded':>22} {backend:>22} {'max |diff|':>10}"]
+    worst = 0.0
+    for label, figs in base["figures"].items():
+        if label not in other["figures"]:
+            continue
+        a, b = figs["hybrid"], other["figures"][label]["hybrid"]
+        diff = max(abs(a[m] - b[m]) for m in ("R@1", "R@5", "R@10", "MRR@10"))
+        ka, kb = figs["keyword"], other["figures"][label]["keyword"]
+        worst = max(worst, diff)
+        lines.append(f"{label:18} {a['R@1']:.3f} / {a['R@5']:.3f} / {a['MRR@10']:.3f} ({ka['R@1']:.3f})"
+                     f" {b['R@1']:.3f} / {b['R@5']:.3f} / {b['MRR@10']:.3f} ({kb['R@1']:.3f}) {diff:10.3f}")
+    ans_a, ans_b = base["answer_sentence_accuracy"], other["answer_sentence_accuracy"]
+    lines.append(f"answer sentence holds the gold answer (dev, top passage): embedded {ans_a['dev']:.3f}, "
+                 f"{backend} {ans_b['dev']:.3f}")
+    lat_a, lat_b = base["latency_ms"], other["latency_ms"]
+    lines.append(f"largest hybrid difference: {worst:.3f}; search latency (seed corpus, median/p95 ms): "
+                 f"embedded {lat_a['median']}/{lat_a['p95']}, {backend} {lat_b['median']}/{lat_b['p95']}")
+    return "\n".join(lines)
+
+
 def run_cli(args, settings: Settings) -> int:
     from .cli import CLIError, _progress_factory
 
@@ -479,9 +505,22 @@ def run_cli(args, settings: Settings) -> int:
     if not (bench / "DRCD_dev.json").exists():
         raise CLIError(f"no benchmark at {bench} (expected DRCD_dev.json, cmrc2018_dev.json, "
                        "xquad_zh_en.jsonl, seed_dev_qa.jsonl); give its folder as an argument")
-    res = evaluate(settings, bench, sample=args.sample, tune=args.tune,
-                   log=lambda m: print(m, file=sys.stderr), progress=_progress_factory())
-    print(format_report(res))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if settings.backend != "embedded":
+        if args.tune:
+            raise CLIError("--tune measures the model, not the backend: run it with --backend embedded")
+        # Side by side: the same questions on the embedded engine, then on the configured backend.
+        log("embedded engine (SQLite + FAISS):")
+        base = evaluate(replace(settings, backend="embedded"), bench, sample=args.sample, log=log,
+                        progress=_progress_factory())
+        log(f"{settings.backend} backend:")
+        res = evaluate(settings, bench, sample=args.sample, log=log, progress=_progress_factory())
+        res["embedded"] = base
+        print(format_report(res))
+        print(format_comparison(base, res, settings.backend))
+    else:
+        res = evaluate(settings, bench, sample=args.sample, tune=args.tune, log=log, progress=_progress_factory())
+        print(format_report(res))
     if args.json:
         Path(args.json).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0

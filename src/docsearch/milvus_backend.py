@@ -8,8 +8,9 @@ Collections (names `<prefix>_<kind>`, prefix = `Settings.milvus_collection`):
   `grams` (whitespace analyzer + BM25 function each, the same tokens and column weights as the
   embedded FTS5 index) and `chars` (one token per character, space-padded, for exact lookup with
   LIKE: Milvus Lite 2.5 rejects text_match);
-- `terms`: n-gram -> number of passages holding it (the document frequencies that sentence-level
-  re-ranking needs; FTS5 keeps them in its vocabulary table), kept up to date by adds and removes;
+- `terms`: per word and per n-gram, the number of passages holding it, and the total token count
+  (what FTS5 keeps in its own tables: the document frequencies that BM25 and sentence-level
+  re-ranking need), kept up to date by adds and removes;
 - `vectors`: passage id -> embedding of the configured model (dropped when the model changes).
 
 Milvus 2.5 wants a vector field in every collection: the bookkeeping collections carry a
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 import warnings
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +44,12 @@ _BATCH = 1000
 _DUMMY = {"v": [0.0, 0.0]}
 _PASSAGE_FIELDS = ["id", "article_id", "ordinal", "paragraph", "paragraph_end", "start", "stop", "text"]
 _MAX_TERM_BYTES = 1000
+# Keys in the terms collection: n-grams as they are, words behind this prefix (a space never
+# occurs inside a token), and the total number of tokens of all passages.
+_WORD_KEY = "w "
+_TOTAL_KEY = " total"
+# FTS5's bm25() constants.
+_K1, _B = 1.2, 0.75
 _ARTICLE_FIELDS = ["id", "seq", "title", "source", "date", "url", "script", "original_file", "origin",
                    "added_at", "content_hash", "extra", "npassages"]
 
@@ -301,27 +310,33 @@ class MilvusStore:
         ids: list[int] = []
         for i in range(0, len(rows), _BATCH):
             ids.extend(int(x) for x in self.client.insert(self.passages_c, rows[i:i + _BATCH])["ids"])
-        self._count_terms((t.grams for t in tokens), +1)
+        self._count_terms(((t.words, t.grams) for t in tokens), +1)
         return ids
 
     def _delete_passages(self, article_id: str) -> list[int]:
-        rows = self._query_all(self.passages_c, f"article_id == {_lit(article_id)}", ["id", "grams"])
+        rows = self._query_all(self.passages_c, f"article_id == {_lit(article_id)}", ["id", "words", "grams"])
         if rows:
             self.client.delete(self.passages_c, filter=f"article_id == {_lit(article_id)}")
-            self._count_terms((r["grams"] for r in rows), -1)
+            self._count_terms(((r["words"], r["grams"]) for r in rows), -1)
         return sorted(int(r["id"]) for r in rows)
 
     @staticmethod
-    def _term_counts(grams_fields: Iterable[str]) -> dict[str, int]:
+    def _term_counts(fields: Iterable[tuple[str, str]]) -> dict[str, int]:
+        """Passages per word and per n-gram, and the total token count, of (words, grams) fields."""
         counts: dict[str, int] = {}
-        for grams in grams_fields:
-            for t in set(grams.split()):
-                if len(t.encode("utf-8")) <= _MAX_TERM_BYTES:
-                    counts[t] = counts.get(t, 0) + 1
+        total = 0
+        for words, grams in fields:
+            w, g = words.split(), grams.split()
+            total += len(w) + len(g)
+            for key in [_WORD_KEY + t for t in set(w)] + list(set(g)):
+                if len(key.encode("utf-8")) <= _MAX_TERM_BYTES:
+                    counts[key] = counts.get(key, 0) + 1
+        if total:
+            counts[_TOTAL_KEY] = total
         return counts
 
-    def _count_terms(self, grams_fields: Iterable[str], sign: int) -> None:
-        for t, n in self._term_counts(grams_fields).items():
+    def _count_terms(self, fields: Iterable[tuple[str, str]], sign: int) -> None:
+        for t, n in self._term_counts(fields).items():
             self._term_delta[t] = self._term_delta.get(t, 0) + sign * n
         if len(self._term_delta) > 50 * _BATCH:
             self.flush()
@@ -448,11 +463,12 @@ class MilvusStore:
         texts = {r["article_id"] for r in self._query_all(self.texts_c, "", ["article_id"])}
         if set(arts) - texts:
             errors.append(f"{len(set(arts) - texts)} articles without their text")
-        want = self._term_counts(r["grams"] for r in self._query_all(self.passages_c, "", ["grams"]))
+        want = self._term_counts((r["words"], r["grams"])
+                                 for r in self._query_all(self.passages_c, "", ["words", "grams"]))
         have = {r["term"]: int(r["df"]) for r in self._query_all(self.terms_c, "", ["term", "df"])}
         if want != have:
             wrong = sum(1 for t in want.keys() | have.keys() if want.get(t) != have.get(t))
-            errors.append(f"term statistics: {wrong} n-grams with a wrong passage count "
+            errors.append(f"term statistics: {wrong} words or n-grams with a wrong passage count "
                           "(run `docsearch index --rebuild`)")
         return errors
 
@@ -467,14 +483,49 @@ class MilvusStore:
 
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
                        weights: tuple[float, float] = (1.0, 1.0)) -> list[tuple[int, float]]:
-        """BM25 of each token field, weighted and summed as FTS5 does for its columns. Each list is
-        taken deeper than `limit` so a passage strong in one field and just outside the other's
-        head keeps most of its score."""
+        """Candidates from Milvus's BM25 on each token field (each list deeper than `limit`), then
+        scored with exactly the formula of the embedded engine (FTS5's bm25() over two weighted
+        columns: one document length for both, column-weighted term frequencies), so both
+        backends rank alike."""
         depth = max(2 * limit, 200)
-        w = self._bm25("words", words, depth)
-        g = self._bm25("grams", grams, depth)
-        scores = {pid: weights[0] * w.get(pid, 0.0) + weights[1] * g.get(pid, 0.0) for pid in w.keys() | g.keys()}
-        return sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
+        cands = sorted(self._bm25("words", words, depth).keys() | self._bm25("grams", grams, depth).keys())
+        if not cands:
+            return []
+        keys = [_WORD_KEY + t for t in words] + list(grams)
+        stats = self._stats(keys + [_TOTAL_KEY])
+        n_rows = self.passage_count()
+        avgdl = stats.get(_TOTAL_KEY, 0) / max(n_rows, 1) or 1.0
+        phrases = [("words", t, _WORD_KEY + t, weights[0]) for t in words] + \
+                  [("grams", t, t, weights[1]) for t in grams]
+        idf = {}
+        for _, _, key, _ in phrases:
+            n_hit = stats.get(key, 0)
+            idf[key] = max(math.log((n_rows - n_hit + 0.5) / (n_hit + 0.5)), 1e-6)
+        scores = []
+        for i in range(0, len(cands), _BATCH):
+            part = cands[i:i + _BATCH]
+            for r in self.client.query(self.passages_c, filter=f"id in {part}", output_fields=["id", "words", "grams"]):
+                tf = {"words": Counter(r["words"].split()), "grams": Counter(r["grams"].split())}
+                doc_len = sum(tf["words"].values()) + sum(tf["grams"].values())
+                norm = _K1 * (1 - _B + _B * doc_len / avgdl)
+                score = 0.0
+                for field, t, key, w in phrases:
+                    f = tf[field].get(t, 0) * w
+                    if f:
+                        score += idf[key] * f * (_K1 + 1) / (f + norm)
+                scores.append((int(r["id"]), score))
+        return sorted(scores, key=lambda x: (-x[1], x[0]))[:limit]
+
+    def _stats(self, keys: list[str]) -> dict[str, int]:
+        self.flush()
+        keys = sorted(set(keys))
+        out: dict[str, int] = {}
+        for i in range(0, len(keys), _BATCH):
+            part = keys[i:i + _BATCH]
+            for r in self.client.query(self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}",
+                                       output_fields=["term", "df"]):
+                out[r["term"]] = int(r["df"])
+        return out
 
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
         """Passages whose character stream holds any of the token sequences (whole tokens)."""
@@ -486,15 +537,7 @@ class MilvusStore:
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages hold each n-gram (from the term statistics: one query, not a scan)."""
-        self.flush()
-        terms = sorted(set(terms))
-        out: dict[str, int] = {}
-        for i in range(0, len(terms), _BATCH):
-            part = terms[i:i + _BATCH]
-            for r in self.client.query(self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}",
-                                       output_fields=["term", "df"]):
-                out[r["term"]] = int(r["df"])
-        return out
+        return self._stats([t for t in terms if t != _TOTAL_KEY])
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
         return {p: self._count(self.passages_c, _like_any("chars", [" ".join(toks)]))
