@@ -145,10 +145,10 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
     if ds.store.get_meta("eval_complete") != "1":
         if milvus:
             ds.backend.drop_library()   # a Milvus Lite file stays open in this process: empty it
-        ds.close()
-        import shutil
+        else:
+            import shutil
 
-        if not milvus:
+            ds.close()
             shutil.rmtree(index_dir, ignore_errors=True)
         ds = DocSearch(s, progress=progress)
         arts = [Article(title=a["title"], text=a["text"], id=a["id"]) for a in corpus.articles]
@@ -427,7 +427,6 @@ def _seed_index(settings: Settings, bench: Path, progress):
     ds = DocSearch(replace(settings, index_dir=tmp, milvus_collection="docsearch_eval_seed"), progress=progress)
     if settings.backend == "milvus":   # never the user's own library on a shared server
         ds.backend.drop_library()
-        ds.close()
         ds = DocSearch(replace(settings, index_dir=tmp, milvus_collection="docsearch_eval_seed"), progress=progress)
     ds.index()
     if not ds.articles():

@@ -119,22 +119,48 @@ def connect(settings: Settings):
         except OSError as exc:
             raise BackendError(f"cannot create the folder for the Milvus Lite file {path}: {exc.strerror}") from exc
         uri = str(path)
-    # Sequential CLI calls on one Lite file overlap a little while the previous server shuts down.
-    deadline = time.monotonic() + (settings.milvus_lite_wait if lite else 0)
-    while True:
-        try:
-            with _quiet_stderr(Path(uri + ".log") if lite else None):
-                return pymilvus.MilvusClient(uri=uri, token=settings.milvus_token,
-                                              timeout=settings.milvus_timeout)
-        except pymilvus.exceptions.MilvusException as exc:
-            if lite and time.monotonic() < deadline:
-                time.sleep(0.5)
-                continue
-            if lite:
+    if lite:
+        # Checked before connecting: a failed attempt by milvus_lite itself upsets the lock file.
+        # Sequential CLI calls on one Lite file overlap a little while the previous server stops.
+        deadline = time.monotonic() + settings.milvus_lite_wait
+        while _lite_in_use(Path(uri)):
+            if time.monotonic() >= deadline:
                 raise BackendError(f"cannot open the Milvus Lite file {uri}: it is in use by another process "
                                    "(Milvus Lite serves one process per file; share a library through a "
-                                   "Milvus server)") from exc
-            raise BackendError(f"cannot reach Milvus at {uri}: {_reason(exc)}") from exc
+                                   "Milvus server)")
+            time.sleep(0.5)
+    try:
+        with _quiet_stderr(Path(uri + ".log") if lite else None):
+            # A Lite server starting on a busy machine can take a while before it answers.
+            timeout = max(settings.milvus_timeout, 60.0) if lite else settings.milvus_timeout
+            return pymilvus.MilvusClient(uri=uri, token=settings.milvus_token, timeout=timeout)
+    except (pymilvus.exceptions.MilvusException, RuntimeError) as exc:  # RuntimeError: a bad Lite file name
+        if lite:
+            raise BackendError(f"cannot open the Milvus Lite file {uri}: {_reason(exc)}") from exc
+        raise BackendError(f"cannot reach Milvus at {uri}: {_reason(exc)}") from exc
+
+
+def _lite_in_use(path: Path) -> bool:
+    """Whether another process holds the lock Milvus Lite keeps beside its file."""
+    import fcntl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # milvus_lite imports the deprecated pkg_resources
+        from milvus_lite.server_manager import server_manager_instance
+
+    # This process serves the file already (pymilvus reuses that server). Probing the lock here
+    # would even release it: closing any descriptor of a file drops the process's POSIX locks.
+    if str(path.resolve()) in getattr(server_manager_instance, "_servers", {}):
+        return False
+    try:
+        with open(path.parent / f".{path.name}.lock", "a") as fh:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fh, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _reason(exc: Exception) -> str:

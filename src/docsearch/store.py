@@ -363,5 +363,5 @@ class SQLiteStore:
         out: dict[str, int] = {}
         for p, toks in phrase_tokens(phrases).items():
             out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
-                                         (fts_phrase(" ".join(toks)),)).fetchone()[0]
+                                     (fts_phrase(" ".join(toks)),)).fetchone()[0]
         return out
