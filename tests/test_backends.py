@@ -237,3 +237,33 @@ def test_both_backends_count_the_same_document_frequencies(seed, milvus_seed):
         assert seed.store.document_frequencies(grams) == milvus_seed.store.document_frequencies(grams) != {}
     alts = ["芯片", "美国 制造业", "2022"]
     assert seed.store.phrase_frequencies(alts) == milvus_seed.store.phrase_frequencies(alts)
+
+
+@needs_milvus
+def test_milvus_repair_primitives(tmp_path):
+    """What the engine's repair needs from a store: orphans found and deleted, term statistics
+    rebuilt, articles listed with their text."""
+    from docsearch.engine import passage_tokens
+
+    ds = DocSearch(milvus_settings(tmp_path / "m", corpus_dir=tmp_path / "none"))
+    try:
+        a, b = _article("甲厂扩建了灌装线。"), _article("乙厂关闭了灌装线。")
+        ds.add_articles([a, b])
+        store = ds.store
+        assert [(r.id, t) for r, t in store.articles_with_text()] == [(a.id, a.text), (b.id, b.text)]
+        store.client.delete(store.articles_c, filter=f'id == "{b.id}"')   # an interrupted remove
+        orphans = store.orphan_passages()
+        assert orphans and set(orphans) == {p.id for p in store.article_passages(b.id)}
+        store.delete_passages(orphans)
+        assert store.orphan_passages() == [] and store.prune_keyword_rows() == 0
+        lost = [r["term"] for r in store.client.query(store.terms_c, filter='term != ""', limit=5,
+                                                      output_fields=["term"])]
+        store.client.delete(store.terms_c, ids=lost)                          # lost term statistics
+        assert any("term statistics" in e for e in store.integrity_errors())
+        rows = store.passages(store.passage_ids())
+        store.rebuild_keyword_index((pid, passage_tokens(p.text)) for pid, p in rows.items())
+        assert store.integrity_errors() == []
+    finally:
+        if MILVUS_SERVER:
+            ds.backend.drop_library()
+        ds.close()

@@ -397,6 +397,37 @@ class MilvusStore:
         self.flush()
         return removed, added
 
+    def delete_passages(self, ids: list[int]) -> None:
+        """Delete passages by id (e.g. ones whose article is gone), with their term counts."""
+        ids = [int(i) for i in ids]
+        for i in range(0, len(ids), _BATCH):
+            part = ids[i:i + _BATCH]
+            rows = self.client.query(self.passages_c, filter=f"id in {part}", output_fields=["words", "grams"])
+            self.client.delete(self.passages_c, ids=part)
+            self._count_terms(((r["words"], r["grams"]) for r in rows), -1)
+        self.flush()
+
+    def rebuild_keyword_index(self, rows: Iterable[tuple[int, PassageTokens]]) -> None:
+        """The keyword fields live in the passage rows; what can drift is the term statistics:
+        count them again from `rows`."""
+        self._term_delta = {}
+        self.client.drop_collection(self.terms_c)
+        self.terms_c = self._create_terms()
+        self._count_terms(((tok.words, tok.grams) for _, tok in rows), +1)
+        self.flush()
+
+    def prune_keyword_rows(self) -> int:
+        return 0  # keyword fields are part of their passage row: none can outlive it
+
+    def orphan_passages(self) -> list[int]:
+        arts = {r["id"] for r in self._query_all(self.articles_c, "", ["id"])}
+        return sorted(int(r["id"]) for r in self._query_all(self.passages_c, "", ["id", "article_id"])
+                      if r["article_id"] not in arts)
+
+    def articles_with_text(self) -> Iterator[tuple[ArticleRow, str]]:
+        for row in self.articles():
+            yield row, self.article_text(row.id) or ""
+
     def clear_derived(self) -> None:
         self._term_delta = {}
         self.client.delete(self.passages_c, filter="id >= 0")
