@@ -203,6 +203,11 @@ class MilvusStore:
         # instead of one per article (the engine saves the vectors at the end of each; see
         # MilvusBackend.open_vectors).
         self._term_delta: dict[str, int] = {}
+        # Article texts and rows wait for flush() too (texts first, rows last: a reader never sees
+        # an article without its text); an add interrupted before leaves orphan passages, which
+        # verify reports.
+        self._pending_texts: list[dict] = []
+        self._pending_articles: list[dict] = []
         self._create()
         if self.get_meta("format_version") is None:
             self.set_meta("format_version", str(FORMAT_VERSION))
@@ -310,16 +315,17 @@ class MilvusStore:
         now = added_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
         text = article.text
         parts = [text[i:i + _TEXT_PART_CHARS] for i in range(0, len(text), _TEXT_PART_CHARS)] or [""]
-        self.client.insert(self.texts_c, [{"id": f"{article.id}#{n}", "article_id": article.id, "part": n,
-                                           "text": t, **_DUMMY} for n, t in enumerate(parts)])
+        self._pending_texts.extend({"id": f"{article.id}#{n}", "article_id": article.id, "part": n,
+                                    "text": t, **_DUMMY} for n, t in enumerate(parts))
         ids = self._insert_passages(article.id, passages, tokens)
-        # The article row goes last: a library interrupted mid-add shows no half-stored article.
-        self.client.insert(self.articles_c, [{
+        self._pending_articles.append({
             "id": article.id, "seq": time.time_ns(), "title": article.title, "source": article.source,
             "date": article.date, "url": article.url, "script": article.script,
             "original_file": article.original_file, "origin": origin, "added_at": now,
             "content_hash": article.content_hash, "extra": json.dumps(article.extra, ensure_ascii=False),
-            "npassages": len(ids), **_DUMMY}])
+            "npassages": len(ids), **_DUMMY})
+        if len(self._pending_texts) >= _BATCH:
+            self.flush()
         return ids
 
     def _insert_passages(self, article_id: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
@@ -368,9 +374,15 @@ class MilvusStore:
             self.flush()
 
     def flush(self) -> None:
-        """Apply the buffered changes to the document frequencies. A read-modify-write: two editors
-        writing the same terms at the same instant can lose a count; `verify` recounts and reports
-        it, `index --rebuild` recounts."""
+        """Write the buffered article texts and rows, then apply the buffered changes to the
+        document frequencies. The latter is a read-modify-write: two editors writing the same terms
+        at the same instant can lose a count; `verify` recounts and reports it, `index --rebuild`
+        recounts."""
+        texts, self._pending_texts = self._pending_texts, []
+        arts, self._pending_articles = self._pending_articles, []
+        for pending, collection in ((texts, self.texts_c), (arts, self.articles_c)):
+            for i in range(0, len(pending), _BATCH):
+                self.client.insert(collection, pending[i:i + _BATCH])
         delta, self._term_delta = self._term_delta, {}
         terms = sorted(t for t, n in delta.items() if n)
         for i in range(0, len(terms), _BATCH):
@@ -450,6 +462,8 @@ class MilvusStore:
                           json.loads(r["extra"] or "{}"))
 
     def _articles_where(self, filter_: str) -> list[dict]:
+        if self._pending_articles:
+            self.flush()
         return self.client.query(self.articles_c, filter=filter_, output_fields=_ARTICLE_FIELDS)
 
     def article(self, article_id: str) -> ArticleRow | None:
@@ -468,6 +482,8 @@ class MilvusStore:
         return "".join(p["text"] for p in sorted(parts, key=lambda p: p["part"]))
 
     def articles(self) -> list[ArticleRow]:
+        if self._pending_articles:
+            self.flush()
         rows = self._query_all(self.articles_c, "", _ARTICLE_FIELDS)
         return [self._article_row(r) for r in sorted(rows, key=lambda r: (r["seq"], r["id"]))]
 
