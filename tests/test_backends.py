@@ -267,3 +267,22 @@ def test_milvus_repair_primitives(tmp_path):
         if MILVUS_SERVER:
             ds.backend.drop_library()
         ds.close()
+
+
+@needs_milvus
+def test_the_app_answers_from_a_milvus_library(milvus_seed, monkeypatch):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    s = milvus_seed.settings
+    # The same library the session built (this process already serves its Lite file).
+    for name, value in {"BACKEND": "milvus", "MILVUS_URI": milvus_seed.backend.uri, "INDEX_DIR": str(s.index_dir),
+                        "MILVUS_COLLECTION": s.milvus_collection, "CORPUS_DIR": str(CORPUS)}.items():
+        monkeypatch.setenv(f"DOCSEARCH_{name}", value)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.text_input(key="question").set_value("田纳西州的平均工业电价是多少?")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "6.89" in "\n".join(m.value for m in at.markdown)
+    assert not (s.index_dir / "docsearch.sqlite3").exists()   # answered from Milvus, not a new SQLite index
