@@ -15,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import streamlit as st  # noqa: E402
 
+from docsearch import access  # noqa: E402
 from docsearch.config import load_settings  # noqa: E402
 from docsearch.engine import DocSearch  # noqa: E402
 from docsearch.ingest import SUPPORTED_SUFFIXES, Article, IngestError  # noqa: E402
@@ -39,6 +40,9 @@ TEXT = {
         "pick": "选择文章", "paragraph": "第{n}段", "empty_corpus": "文献库是空的:请先在“文献库”页添加文章。",
         "too_big": "文件超过 {mb} MB 上限", "type_refused": "不支持的文件类型",
         "no_article": "找不到这篇文章。",
+        "editor": "编辑登录", "password": "编辑密码", "sign_in": "登录", "sign_out": "退出登录",
+        "signed_in": "已作为编辑登录", "bad_password": "密码不对", "read_only": "此文献库为只读:不能添加或删除文章。",
+        "readers_only": "添加或删除文章需要编辑登录(侧栏)。",
     },
     "en": {
         "title": "docsearch", "ask": "Ask", "lookup": "Look up", "library": "Library", "read": "Read",
@@ -56,6 +60,10 @@ TEXT = {
         "empty_corpus": "The library is empty: add articles on the Library page.",
         "too_big": "file is over the {mb} MB limit", "type_refused": "unsupported file type",
         "no_article": "No such article.",
+        "editor": "Editor sign-in", "password": "Editor password", "sign_in": "Sign in", "sign_out": "Sign out",
+        "signed_in": "Signed in as editor", "bad_password": "Wrong password", "read_only":
+        "This library is read-only: articles cannot be added or removed.",
+        "readers_only": "Adding or removing articles needs an editor sign-in (sidebar).",
     },
 }
 PAGES = ("ask", "lookup", "library", "read")
@@ -141,6 +149,7 @@ def main() -> None:
                                                      "zh-Hant": t["trad"]}[s])
     settings = load_settings()
     ds = engine(str(settings.index_dir), str(settings.corpus_dir))
+    editor_sign_in(ds, t, settings)
     st.title(t["title"])
     if page != "library" and not ds.articles():
         st.info(t["empty_corpus"])
@@ -233,6 +242,32 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
         st.markdown(marked(h.text, [(a, b, "ans") for a, b in h.matches], script), unsafe_allow_html=True)
 
 
+def editor_sign_in(ds: DocSearch, t: dict, settings) -> None:
+    """The sidebar sign-in, shown when the library has an editor credential."""
+    if settings.read_only or not access.has_credential(ds.store):
+        return
+    st.sidebar.markdown(f"**{t['editor']}**")
+    if st.session_state.get("editor"):
+        st.sidebar.caption(t["signed_in"])
+        if st.sidebar.button(t["sign_out"], key="sign_out"):
+            st.session_state["editor"] = False
+            st.rerun()
+        return
+    with st.sidebar.form("sign_in"):
+        secret = st.text_input(t["password"], type="password", key="editor_password")
+        if st.form_submit_button(t["sign_in"]):
+            if access.sign_in(ds.store, secret):
+                st.session_state["editor"] = True
+                st.rerun()
+            st.error(t["bad_password"])
+
+
+def may_edit(ds: DocSearch) -> bool:
+    """Asked again right before every change: a reader's session never reaches one, even when
+    it replays the messages of an editor's widgets."""
+    return access.can_edit(load_settings(), ds.store, bool(st.session_state.get("editor")))
+
+
 def page_library(ds: DocSearch, t: dict, script: str) -> None:
     for kind, message in st.session_state.pop("flash", []):
         getattr(st, kind)(message)
@@ -240,10 +275,14 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
     st.subheader(t["articles"])
     st.dataframe([{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "script": a.script,
                    "passages": a.passages, "added": a.added_at} for a in arts], width="stretch")
+    if not may_edit(ds):
+        # Readers get no add/remove widgets at all, so there is nothing to submit.
+        st.info(t["read_only"] if load_settings().read_only else t["readers_only"])
+        return
     st.subheader(t["add"])
     files = st.file_uploader(t["upload"], accept_multiple_files=True,
                              type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)], key="upload")
-    if files and st.button(t["add_files"], key="add_files"):
+    if files and st.button(t["add_files"], key="add_files") and may_edit(ds):
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
             for f in files:
@@ -263,7 +302,7 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
         source = st.text_input(t["source"], key="paste_source")
         date = st.text_input(t["date"], key="paste_date")
         submitted = st.form_submit_button(t["add_button"])
-    if submitted:
+    if submitted and may_edit(ds):
         if not body.strip():
             st.error(f"{t['refused']}: {t['paste_text']}")
         else:
@@ -276,7 +315,7 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
         victim = st.selectbox(t["pick"], [a.id for a in arts], key="remove_pick",
                               format_func=lambda i: f"{i} · {next(a.title for a in arts if a.id == i)}")
         sure = st.checkbox(t["confirm"], key="remove_confirm")
-        if st.button(t["remove_button"], disabled=not sure, key="remove_button") and sure:
+        if st.button(t["remove_button"], disabled=not sure, key="remove_button") and sure and may_edit(ds):
             if with_progress(ds, lambda: ds.remove(victim)) is not None:
                 st.session_state["flash"] = [("success", f"{t['removed']}: {victim}")]
                 st.rerun()

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,57 @@ def ix(tmp_path, seed_index_dir) -> Path:
     d = tmp_path / "ix"
     shutil.copytree(seed_index_dir, d)
     return d
+
+
+# -- backends ---------------------------------------------------------------------------------
+# Backend-facing tests run on the embedded engine and on Milvus: Milvus Lite in a temp folder, or
+# the server named by DOCSEARCH_MILVUS_URI (each session then uses collections of its own).
+MILVUS_SERVER = os.environ.get("DOCSEARCH_MILVUS_URI", "")
+
+
+def milvus_available() -> bool:
+    try:
+        import pymilvus  # noqa: F401
+        if not MILVUS_SERVER:
+            import milvus_lite  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_milvus = pytest.mark.skipif(not milvus_available(), reason="pymilvus / milvus-lite not installed "
+                                  "(pip install -e '.[milvus]')")
+
+
+def milvus_settings(index_dir: Path, prefix: str = "", **kw) -> Settings:
+    """Settings for a Milvus library: the test server if one is named, else Milvus Lite in index_dir."""
+    prefix = prefix or f"docsearch_test_{uuid.uuid4().hex[:8]}"
+    return settings_for(index_dir, backend="milvus", milvus_uri=MILVUS_SERVER,
+                        milvus_collection=prefix, milvus_token=os.environ.get("DOCSEARCH_MILVUS_TOKEN", ""), **kw)
+
+
+@pytest.fixture(scope="session")
+def milvus_seed(tmp_path_factory):
+    """The shipped corpus in a Milvus library, indexed once per session."""
+    if not milvus_available():
+        pytest.skip("pymilvus / milvus-lite not installed (pip install -e '.[milvus]')")
+    ds = DocSearch(milvus_settings(tmp_path_factory.mktemp("milvus-seed")))
+    ds.index()
+    yield ds
+    if MILVUS_SERVER:
+        ds.backend.drop_library()
+    ds.close()
+
+
+@pytest.fixture(params=["embedded", "milvus"])
+def library(request, tmp_path, seed_index_dir) -> DocSearch:
+    """The seed library on each backend, writable: tests that change it undo their changes
+    (the Milvus one is shared by the session, so it stays fast)."""
+    if request.param == "embedded":
+        d = tmp_path / "index"
+        shutil.copytree(seed_index_dir, d)
+        ds = DocSearch(settings_for(d))
+        yield ds
+        ds.close()
+        return
+    yield request.getfixturevalue("milvus_seed")

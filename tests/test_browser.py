@@ -31,10 +31,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, seed_index_dir):
-    d = tmp_path_factory.mktemp("browser") / "ix"
-    shutil.copytree(seed_index_dir, d)
+def _start_app(d: Path):
+    """`streamlit run app.py` on the library in d; returns (url, process, log file)."""
     port = _free_port()
     env = {**os.environ, "DOCSEARCH_INDEX_DIR": str(d), "DOCSEARCH_CORPUS_DIR": str(CORPUS)}
     log = open(d.parent / "streamlit.log", "w")
@@ -51,12 +49,24 @@ def server(tmp_path_factory, seed_index_dir):
     else:
         proc.kill()
         pytest.fail("streamlit did not start: " + (d.parent / "streamlit.log").read_text()[-2000:])
-    yield url
+    return url, proc, log
+
+
+def _stop_app(d: Path, proc, log) -> None:
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
     server_log = (d.parent / "streamlit.log").read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, seed_index_dir):
+    d = tmp_path_factory.mktemp("browser") / "ix"
+    shutil.copytree(seed_index_dir, d)
+    url, proc, log = _start_app(d)
+    yield url
+    _stop_app(d, proc, log)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +126,92 @@ def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
     assert "<script>window.pwned=1</script>" in body  # shown as text
     assert page.evaluate("window.pwned") is None        # never run
     page.screenshot(path=str(ARTIFACTS / "escaped.png"), full_page=True)
+
+
+# -- readers and editors ----------------------------------------------------------------------
+# Every frame the page sends on Streamlit's WebSocket is recorded; while window.__hold is set,
+# frames are recorded but not sent, so an editor's click can be captured without taking effect.
+_RECORD_FRAMES = """
+const send = WebSocket.prototype.send;
+window.__frames = [];
+WebSocket.prototype.send = function (data) {
+  window.__ws = this;
+  window.__frames.push(Array.from(new Uint8Array(data.buffer ? data.buffer.slice(data.byteOffset,
+                                  data.byteOffset + data.byteLength) : data)));
+  if (window.__hold) return;
+  return send.call(this, data);
+};
+"""
+SECRET = "editor secret for the browser test"
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory, seed_index_dir):
+    """A second app server whose library has an editor credential."""
+    from docsearch import access
+    from docsearch.engine import DocSearch
+
+    from conftest import settings_for
+
+    d = tmp_path_factory.mktemp("guarded") / "ix"
+    shutil.copytree(seed_index_dir, d)
+    ds = DocSearch(settings_for(d))
+    access.set_credential(ds.store, SECRET)
+    ds.close()
+    url, proc, log = _start_app(d)
+    yield url, d
+    _stop_app(d, proc, log)
+
+
+def _article_ids(index_dir) -> list[str]:
+    from docsearch.engine import DocSearch
+
+    from conftest import settings_for
+
+    ds = DocSearch(settings_for(index_dir))
+    try:
+        return [a.id for a in ds.articles()]
+    finally:
+        ds.close()
+
+
+def test_a_reader_cannot_remove_even_by_replaying_an_editors_messages(guarded, browser):
+    url, index_dir = guarded
+    before = _article_ids(index_dir)
+    victim = before[0]
+    editor = browser.new_page(viewport={"width": 1280, "height": 1800})
+    reader = browser.new_page(viewport={"width": 1280, "height": 1800})
+    try:
+        for pg in (editor, reader):
+            pg.add_init_script(_RECORD_FRAMES)
+            pg.goto(f"{url}/?page=library")
+            settled(pg, "text=编辑登录")
+        # The reader sees no add/remove controls.
+        assert reader.get_by_role("button", name="删除").count() == 0
+        assert reader.locator("input[type=file]").count() == 0
+        # The editor signs in, ticks the confirmation, and clicks Remove with the frame held back.
+        editor.get_by_label("编辑密码").fill(SECRET)
+        editor.get_by_role("button", name="登录").click()
+        settled(editor, "text=已作为编辑登录")
+        editor.get_by_text("确认删除(不可撤销)").click()
+        settled(editor, "text=确认删除(不可撤销)")
+        editor.wait_for_timeout(500)
+        editor.evaluate("window.__hold = true")
+        n = editor.evaluate("window.__frames.length")
+        editor.get_by_role("button", name="删除").click()
+        editor.wait_for_function(f"window.__frames.length > {n}")
+        frame = editor.evaluate("window.__frames[window.__frames.length - 1]")
+        # Replayed on the reader's own connection: nothing is removed.
+        reader.evaluate("f => window.__ws.send(new Uint8Array(f))", frame)
+        reader.wait_for_timeout(3000)
+        settled(reader, "text=编辑登录")
+        assert _article_ids(index_dir) == before
+        assert "已删除" not in reader.inner_text("body")
+        # The same frame on the editor's connection does remove it: the replay was a real one.
+        editor.evaluate("f => { window.__hold = false; window.__ws.send(new Uint8Array(f)); }", frame)
+        settled(editor, "text=已删除", timeout=60_000)
+        assert victim not in _article_ids(index_dir)
+        reader.screenshot(path=str(ARTIFACTS / "reader-replay.png"), full_page=True)
+    finally:
+        editor.close()
+        reader.close()

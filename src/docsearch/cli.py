@@ -38,6 +38,11 @@ def _global_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     p.add_argument("--dense-weight", type=float, help="weight of the dense list in fusion, 0..1 "
                                                       "(default: the value calibrated for the model)", **d)
     p.add_argument("--config", help="TOML settings file (default ./docsearch.toml, env DOCSEARCH_CONFIG)", **d)
+    p.add_argument("--backend", choices=("embedded", "milvus"), help="where the library lives: embedded "
+                   "SQLite + FAISS in the index folder (default) or Milvus (env DOCSEARCH_BACKEND)", **d)
+    p.add_argument("--milvus-uri", help="Milvus server (http://host:19530) or Milvus Lite file path "
+                   "(default INDEX_DIR/milvus.db, env DOCSEARCH_MILVUS_URI)", **d)
+    p.add_argument("--milvus-token", help="token for a secured Milvus server (env DOCSEARCH_MILVUS_TOKEN)", **d)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = cmd("verify", "check that database, keyword index and vectors agree (exit 1 if not)")
     p = cmd("repair", "rebuild passages, keyword index and vectors from the stored articles where damaged")
+    p = cmd("migrate", "copy the library to the other backend (articles with ids, metadata and text; "
+            "re-running copies nothing twice)")
+    p.add_argument("--to", required=True, choices=("embedded", "milvus"),
+                   help="target backend; the source is the library on the other one (same --index-dir, "
+                        "--milvus-uri)")
+    p = cmd("editor-password", "set the password editors sign in with in the app (readers can then "
+            "only ask, look up and read); reads it from stdin when not on a terminal")
+    p.add_argument("--clear", action="store_true", help="remove it: everyone may edit again")
     p = cmd("eval", "retrieval and answer figures on the public benchmarks and seed questions")
     p.add_argument("bench_dir", nargs="?", default=None, help="benchmark folder (default ../shared/bench)")
     p.add_argument("--tune", action="store_true", help="measure fusion weights and store them for the model")
@@ -107,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        from .backend import BackendError
         from .embed import ModelUnavailable
         from .engine import IndexCorrupt, IndexFormatError
         from .ingest import IngestError
@@ -118,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, (QueryError, IngestError)):
             _error(str(exc))
             return EXIT_USAGE
-        if isinstance(exc, (ModelUnavailable, IndexFormatError, IndexBusy, IndexCorrupt)):
+        if isinstance(exc, (ModelUnavailable, IndexFormatError, IndexBusy, IndexCorrupt, BackendError)):
             _error(str(exc))
             return EXIT_FAIL
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
@@ -136,7 +150,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(getattr(args, "config", None), index_dir=getattr(args, "index_dir", None),
                              corpus_dir=getattr(args, "corpus_dir", None), model=getattr(args, "model", None),
-                             dense_weight=getattr(args, "dense_weight", None))
+                             dense_weight=getattr(args, "dense_weight", None),
+                             backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
+                             milvus_token=getattr(args, "milvus_token", None))
     except (OSError, ValueError) as exc:
         raise CLIError(f"settings: {exc}") from exc
 
@@ -158,7 +174,7 @@ def _healed_notes(fixed: list[str]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    handler: Callable[[argparse.Namespace, Settings], int] = globals()[f"_cmd_{args.command}"]
+    handler: Callable[[argparse.Namespace, Settings], int] = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     return handler(args, settings)
 
 
@@ -413,6 +429,58 @@ def _cmd_repair(args, settings: Settings) -> int:
         return EXIT_FAIL
     print(f"repair: {'nothing to fix' if not fixed else f'{len(fixed)} fixes'}; "
           f"{len(ds.articles())} articles (before: {n_before}), verify ok")
+    return EXIT_OK
+
+
+def _cmd_migrate(args, settings: Settings) -> int:
+    from . import migrate
+
+    src_settings, dst_settings = migrate.endpoints(settings, args.to)
+    source = _engine(src_settings, ready=False)
+    if source.is_empty():
+        raise CLIError(f"no library on the {src_settings.backend} backend to copy "
+                       f"({_where(src_settings)})", EXIT_FAIL)
+    target = _engine(dst_settings, ready=False)
+    report = migrate.migrate(source, target)
+    for what, why in report.conflicts:
+        print(f"docsearch: not copied: {what}: {why}", file=sys.stderr)
+    print(f"migrate {_where(src_settings)} -> {_where(dst_settings)}: {len(report.copied)} articles copied, "
+          f"{len(report.unchanged)} already there, {len(report.conflicts)} not copied")
+    for p in report.problems:
+        print(f"problem: {p}")
+    print(f"verify on the target: {'ok' if not report.problems else f'{len(report.problems)} problems'} "
+          f"({len(target.articles())} articles, {target.store.passage_count()} passages)")
+    return EXIT_FAIL if report.problems or report.conflicts else EXIT_OK
+
+
+def _where(settings: Settings) -> str:
+    if settings.backend == "milvus":
+        from .milvus_backend import resolve_uri
+
+        return f"milvus {resolve_uri(settings)} ({settings.milvus_collection})"
+    return f"embedded {settings.index_dir}"
+
+
+def _cmd_editor_password(args, settings: Settings) -> int:
+    from . import access
+
+    ds = _engine(settings, ready=False)
+    if args.clear:
+        access.set_credential(ds.store, None)
+        print("editor password removed: everyone using the app may add and remove articles")
+        return EXIT_OK
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("new editor password: ")
+        if getpass.getpass("again: ") != secret:
+            raise CLIError("the two passwords differ; nothing changed")
+    else:
+        secret = sys.stdin.readline().rstrip("\n")
+    if len(secret) < 8:
+        raise CLIError("the editor password needs at least 8 characters; nothing changed")
+    access.set_credential(ds.store, secret)
+    print("editor password set: adding and removing articles in the app now needs signing in")
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 # Fusion weights measured by `docsearch eval --tune`, one entry per embedding model.
 FUSION_FILE = PACKAGE_DATA / "fusion.json"
 DEFAULT_MODEL = "docsearch-static-zh-en"
+BACKENDS = ("embedded", "milvus")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,28 @@ class Settings:
     max_file_bytes: int = 20 * 1024 * 1024
     # How long a second writer (add, remove, index, repair) waits for the first before giving up.
     lock_wait_seconds: float = 10.0
+    # Where the library lives: "embedded" (SQLite + FAISS in index_dir) or "milvus" (every piece
+    # of state on a Milvus server or a Milvus Lite file; see milvus_backend.py).
+    backend: str = "embedded"
+    # A file path opens Milvus Lite (one process per file); http://host:19530 opens a server.
+    # Empty means index_dir/milvus.db.
+    milvus_uri: str = ""
+    # Token for a secured server ("user:password" or an API key); better set from the environment.
+    milvus_token: str = ""
+    # Collection name prefix: several libraries can share one server.
+    milvus_collection: str = "docsearch"
+    # Dense index on Milvus: FLAT (exact, like the embedded engine), IVF_FLAT or AUTOINDEX.
+    milvus_index_type: str = "FLAT"
+    # Seconds to wait for a Milvus Lite file another process holds (one process per file).
+    milvus_lite_wait: float = 10.0
+    # Seconds to wait for a Milvus server to answer when connecting.
+    milvus_timeout: float = 10.0
+    # No changes to the library from the app (a reference deployment); see access.py.
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """Return a copy with the given non-None values applied (CLI flags use this)."""
@@ -81,6 +104,12 @@ def _coerce(name: str, value: Any) -> Any:
         return None
     if "Path" in str(kind):
         return Path(value).expanduser()
+    if "bool" in str(kind):
+        if isinstance(value, bool):
+            return value
+        if str(value).strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        return str(value).strip().lower() in ("1", "true", "yes", "on")
     if "float" in str(kind):
         return float(value)
     if "int" in str(kind):

@@ -19,13 +19,11 @@ from .config import Settings
 from .lock import WriterLock
 from .normalize import aligned_simplified, canonical, clean_query, term_variants
 from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
-from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
-
-DB_NAME = "docsearch.sqlite3"
+from .backend import DB_NAME, VECTORS_NAME, open_backend  # noqa: F401 - names kept importable here
+from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens
 # A lower-ranked passage's sentence is part of the answer when it scores at least this share of
 # the top passage's sentence.
 ANSWER_SCORE_RATIO = 0.6
-VECTORS_NAME = "vectors.faiss"
 # Set in the database while a write is under way and cleared once the vector file has caught
 # up: whoever opens the index after a crash sees it and finishes the derived work.
 PENDING_KEY = "write_pending"
@@ -190,7 +188,8 @@ class DocSearch:
         self.index_dir = Path(settings.index_dir)
         self.progress = progress or _no_progress
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.store = SQLiteStore(self.index_dir / DB_NAME)
+        self.backend = open_backend(settings)
+        self.store = self.backend.store
         version = int(self.store.get_meta("format_version") or FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise IndexFormatError(
@@ -237,27 +236,20 @@ class DocSearch:
         return self._vectors
 
     def _open_vectors(self, dim: int):
-        from .vectors import FaissVectors
-
-        path = self.index_dir / VECTORS_NAME
         try:
-            return FaissVectors(path, dim)
+            return self.backend.open_vectors(dim)
         except (RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a damaged file
-            raise IndexCorrupt(f"vector file {path} cannot be used ({_faiss_reason(exc)}); "
+            raise IndexCorrupt(f"the vector index cannot be used ({_faiss_reason(exc)}); "
                                "run `docsearch repair`") from exc
 
     def _switch_model(self) -> None:
         """Drop the vectors of another model and embed every passage with this one."""
-        from .vectors import FaissVectors
-
-        path = self.index_dir / VECTORS_NAME
         dim = self.embedder.dim
         self.store.set_meta(PENDING_KEY, "1")  # killed while re-embedding: the next open finishes it
-        if path.exists():
-            path.unlink()
+        self.backend.drop_vectors()
         self.store.set_meta("model", self.settings.model)
         self.store.set_meta("model_dim", str(dim))
-        self._vectors = FaissVectors(path, dim)
+        self._vectors = self.backend.open_vectors(dim)
         if self.store.passage_count():
             self._sync_vectors()
 
@@ -299,7 +291,7 @@ class DocSearch:
         return self.settings.resolved_dense_weight
 
     def close(self) -> None:
-        self.store.close()
+        self.backend.close()
 
     # -- building ------------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -370,9 +362,7 @@ class DocSearch:
         self.store.replace_passages(article_id, chunks, [passage_tokens(c.text) for c in chunks])
 
     def _drop_vectors(self) -> None:
-        path = self.index_dir / VECTORS_NAME
-        if path.exists():
-            path.unlink()
+        self.backend.drop_vectors()
         self._vectors = None
 
     def sync_vectors(self) -> int:
@@ -384,7 +374,7 @@ class DocSearch:
     def _sync_vectors(self) -> int:
         import numpy as np
 
-        if self.store.passage_count() == 0 and not (self.index_dir / VECTORS_NAME).exists():
+        if self.store.passage_count() == 0 and not self.backend.has_vectors():
             return 0
         vec = self.vectors
         have = set(vec.ids().tolist())
@@ -431,14 +421,16 @@ class DocSearch:
                 report.encodings[art.id] = art.encoding
         return report
 
-    def add_articles(self, articles: list[ingest.Article], origin: str = "added") -> AddReport:
-        """Chunk, tokenize and embed, then store each article in its own transaction."""
+    def add_articles(self, articles: list[ingest.Article], origin: str = "added",
+                     added_at: dict[str, str] | None = None) -> AddReport:
+        """Chunk, tokenize and embed, then store each article in its own transaction.
+        `added_at` (article id -> time) keeps the original times when a library is copied."""
         if not articles:
             return AddReport()
         with self.writing():
-            return self._add_articles(articles, origin)
+            return self._add_articles(articles, origin, added_at or {})
 
-    def _add_articles(self, articles: list[ingest.Article], origin: str) -> AddReport:
+    def _add_articles(self, articles: list[ingest.Article], origin: str, added_at: dict[str, str]) -> AddReport:
         import numpy as np
 
         report = AddReport()
@@ -471,7 +463,7 @@ class DocSearch:
         bar = self.progress(len(prepared), "storing")
         for art, chunks in prepared:
             tokens = [passage_tokens(c.text) for c in chunks]
-            ids = self.store.add_article(art, origin, chunks, tokens)
+            ids = self.store.add_article(art, origin, chunks, tokens, added_at.get(art.id))
             vec.add(np.asarray(ids, dtype=np.int64), embeddings[offset:offset + len(chunks)])
             offset += len(chunks)
             report.added.append(art.id)
@@ -488,7 +480,7 @@ class DocSearch:
             if self.store.article(article_id) is None:
                 return False
             ids = self.store.remove_article(article_id)
-            if (self.index_dir / VECTORS_NAME).exists() or self._vectors is not None:
+            if self.backend.has_vectors() or self._vectors is not None:
                 self.vectors.remove(ids)
                 self.vectors.save()
             return True
@@ -726,16 +718,13 @@ class DocSearch:
 
     def _vector_problems(self, pids: list[int]) -> tuple[list[str], bool]:
         """(problems, whether the vector file must be rebuilt rather than brought in step)."""
-        from .vectors import FaissVectors
-
-        path = self.index_dir / VECTORS_NAME
-        if not path.exists():
+        if not self.backend.has_vectors():
             return (["vector file missing"] if pids else []), False
         recorded = self.store.get_meta("model")
         if recorded != self.settings.model:
             return [f"vectors were made by model {recorded!r}, settings use {self.settings.model!r}"], True
         try:
-            vec = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or None)
+            vec = self.backend.open_vectors(int(self.store.get_meta("model_dim") or 0) or None)
         except (RuntimeError, ValueError) as exc:
             return [f"vector file unreadable ({_faiss_reason(exc)})"], True
         ids = vec.ids().tolist()

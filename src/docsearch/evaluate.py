@@ -133,15 +133,23 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
                           settings.model, settings.max_passage_chars, settings.heading_max_chars,
                           settings.words_weight, settings.grams_weight, "search.py",
                           FORMAT_VERSION, _code_fingerprint()], ensure_ascii=False)
+    milvus = settings.backend == "milvus"
+    if milvus:  # the Milvus layout is part of what a cached Milvus index depends on
+        key_src += _code_fingerprint(("milvus_backend.py",), ()) + settings.milvus_index_type
     key = hashlib.sha1(key_src.encode()).hexdigest()[:16]
-    index_dir = _cache_root() / "eval" / f"{corpus.name}-{key}"
-    s = replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus")
+    index_dir = _cache_root() / "eval" / (f"{corpus.name}-{key}" + ("-milvus" if milvus else ""))
+    # On a Milvus server each benchmark corpus is a library of its own (a collection prefix).
+    s = replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus",
+                milvus_collection=f"docsearch_eval_{corpus.name}_{key}".replace("-", "_"))
     ds = DocSearch(s, progress=progress)
     if ds.store.get_meta("eval_complete") != "1":
-        ds.close()
-        import shutil
+        if milvus:
+            ds.backend.drop_library()   # a Milvus Lite file stays open in this process: empty it
+        else:
+            import shutil
 
-        shutil.rmtree(index_dir, ignore_errors=True)
+            ds.close()
+            shutil.rmtree(index_dir, ignore_errors=True)
         ds = DocSearch(s, progress=progress)
         arts = [Article(title=a["title"], text=a["text"], id=a["id"]) for a in corpus.articles]
         ds.add_articles(arts, origin="added")
@@ -150,13 +158,14 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
     return ds
 
 
-def _code_fingerprint() -> str:
+def _code_fingerprint(modules: tuple[str, ...] = ("normalize.py", "segment.py", "chunk.py", "store.py"),
+                      data: tuple[str, ...] = ("vocabulary.tsv", "domain_dict.txt")) -> str:
     """Hash of the modules that shape the index, so a code change rebuilds cached indexes."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha1()
-    for name in ("normalize.py", "segment.py", "chunk.py", "store.py"):
+    for name in modules:
         h.update((here / name).read_bytes())
-    for name in ("vocabulary.tsv", "domain_dict.txt"):
+    for name in data:
         h.update((here / "data" / name).read_bytes())
     return h.hexdigest()[:12]
 
@@ -188,12 +197,12 @@ def rank_lists(ds, questions: list[Question], with_dense: bool, n: int = 100) ->
 
 
 def _passage_articles(ds) -> dict[int, str]:
-    return {r[0]: r[1] for r in ds.store.db.execute("SELECT id, article_id FROM passages")}
+    return {pid: p.article_id for pid, p in ds.store.passages(ds.store.passage_ids()).items()}
 
 
 def _passage_text_t2s(ds) -> dict[int, str]:
     t2s = _converter("t2s")
-    return {r[0]: t2s.convert(r[1]) for r in ds.store.db.execute("SELECT id, text FROM passages")}
+    return {pid: t2s.convert(p.text) for pid, p in ds.store.passages(ds.store.passage_ids()).items()}
 
 
 def _rank_of(ranked: list[int], relevant) -> int | None:
@@ -415,7 +424,10 @@ def _seed_index(settings: Settings, bench: Path, progress):
     from .engine import DocSearch
 
     tmp = Path(tempfile.mkdtemp(prefix="docsearch-eval-seed-"))
-    ds = DocSearch(replace(settings, index_dir=tmp), progress=progress)
+    ds = DocSearch(replace(settings, index_dir=tmp, milvus_collection="docsearch_eval_seed"), progress=progress)
+    if settings.backend == "milvus":   # never the user's own library on a shared server
+        ds.backend.drop_library()
+        ds = DocSearch(replace(settings, index_dir=tmp, milvus_collection="docsearch_eval_seed"), progress=progress)
     ds.index()
     if not ds.articles():
         raise FileNotFoundError(f"no articles in the corpus folder {settings.corpus_dir} "
@@ -462,6 +474,29 @@ def format_report(res: dict) -> str:
     return "\n".join(out)
 
 
+def format_comparison(base: dict, other: dict, backend: str) -> str:
+    """Retrieval of the embedded engine beside another backend's, per set, with the difference."""
+    lines = [f"\nembedded vs {backend} (hybrid; keyword-only in brackets), R@1 / R@5 / MRR@10",
+             f"{'set':18} {'embedded':>22} {backend:>22} {'max |diff|':>10}"]
+    worst = 0.0
+    for label, figs in base["figures"].items():
+        if label not in other["figures"]:
+            continue
+        a, b = figs["hybrid"], other["figures"][label]["hybrid"]
+        diff = max(abs(a[m] - b[m]) for m in ("R@1", "R@5", "R@10", "MRR@10"))
+        ka, kb = figs["keyword"], other["figures"][label]["keyword"]
+        worst = max(worst, diff)
+        lines.append(f"{label:18} {a['R@1']:.3f} / {a['R@5']:.3f} / {a['MRR@10']:.3f} ({ka['R@1']:.3f})"
+                     f" {b['R@1']:.3f} / {b['R@5']:.3f} / {b['MRR@10']:.3f} ({kb['R@1']:.3f}) {diff:10.3f}")
+    ans_a, ans_b = base["answer_sentence_accuracy"], other["answer_sentence_accuracy"]
+    lines.append(f"answer sentence holds the gold answer (dev, top passage): embedded {ans_a['dev']:.3f}, "
+                 f"{backend} {ans_b['dev']:.3f}")
+    lat_a, lat_b = base["latency_ms"], other["latency_ms"]
+    lines.append(f"largest hybrid difference: {worst:.3f}; search latency (seed corpus, median/p95 ms): "
+                 f"embedded {lat_a['median']}/{lat_a['p95']}, {backend} {lat_b['median']}/{lat_b['p95']}")
+    return "\n".join(lines)
+
+
 def run_cli(args, settings: Settings) -> int:
     from .cli import CLIError, _progress_factory
 
@@ -469,9 +504,22 @@ def run_cli(args, settings: Settings) -> int:
     if not (bench / "DRCD_dev.json").exists():
         raise CLIError(f"no benchmark at {bench} (expected DRCD_dev.json, cmrc2018_dev.json, "
                        "xquad_zh_en.jsonl, seed_dev_qa.jsonl); give its folder as an argument")
-    res = evaluate(settings, bench, sample=args.sample, tune=args.tune,
-                   log=lambda m: print(m, file=sys.stderr), progress=_progress_factory())
-    print(format_report(res))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if settings.backend != "embedded":
+        if args.tune:
+            raise CLIError("--tune measures the model, not the backend: run it with --backend embedded")
+        # Side by side: the same questions on the embedded engine, then on the configured backend.
+        log("embedded engine (SQLite + FAISS):")
+        base = evaluate(replace(settings, backend="embedded"), bench, sample=args.sample, log=log,
+                        progress=_progress_factory())
+        log(f"{settings.backend} backend:")
+        res = evaluate(settings, bench, sample=args.sample, log=log, progress=_progress_factory())
+        res["embedded"] = base
+        print(format_report(res))
+        print(format_comparison(base, res, settings.backend))
+    else:
+        res = evaluate(settings, bench, sample=args.sample, tune=args.tune, log=log, progress=_progress_factory())
+        print(format_report(res))
     if args.json:
         Path(args.json).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0

@@ -26,8 +26,12 @@ _lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _tokenizer():
     import logging
+    import warnings
 
-    import jieba  # imported here: loading its dictionary costs ~0.6 s
+    with warnings.catch_warnings():
+        # jieba imports pkg_resources when present (setuptools<81, pinned by the milvus extra).
+        warnings.simplefilter("ignore", UserWarning)
+        import jieba  # imported here: loading its dictionary costs ~0.6 s
 
     jieba.setLogLevel(logging.WARNING)
     with _lock:

@@ -62,7 +62,8 @@ class Store(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def transaction(self): ...
-    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]: ...
+    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
+                    added_at: str | None = None) -> list[int]: ...
     def replace_passages(self, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> tuple[list[int], list[int]]: ...
     def delete_passages(self, ids: list[int]) -> None: ...
@@ -130,6 +131,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS grams_vocab USING fts5vocab(passage_fts, 'col
 """
 
 
+def phrase_tokens(phrases: Iterable[str]) -> dict[str, list[str]]:
+    """Each distinct phrase with its character-stream tokens (phrases without any are left out)."""
+    from .segment import chars
+
+    return {p: toks for p in set(phrases) if (toks := chars(p))}
+
+
 def fts_phrase(token: str) -> str:
     """One token as an FTS5 string literal: user text never reaches FTS5 as syntax."""
     return '"' + token.replace('"', '""') + '"'
@@ -194,10 +202,11 @@ class SQLiteStore:
                        (key, value))
 
     # -- writes ------------------------------------------------------------------------
-    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
-        """Insert an article with its passages and keyword rows; returns the new passage ids."""
-        # An exported article keeps the time it was first added.
-        now = getattr(article, "added_at", "") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
+                    added_at: str | None = None) -> list[int]:
+        """Insert an article with its passages and keyword rows; returns the new passage ids.
+        `added_at` (or the article's own, from an export) keeps the original time."""
+        now = added_at or getattr(article, "added_at", "") or datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO articles (id, title, source, date, url, script, original_file, origin,"
@@ -388,12 +397,8 @@ class SQLiteStore:
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
         """How many passages hold each phrase as a substring (Simplified characters)."""
-        from .segment import chars
-
         out: dict[str, int] = {}
-        for p in set(phrases):
-            toks = chars(p)
-            if toks:
-                out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
-                                         (fts_phrase(" ".join(toks)),)).fetchone()[0]
+        for p, toks in phrase_tokens(phrases).items():
+            out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
+                                     (fts_phrase(" ".join(toks)),)).fetchone()[0]
         return out
