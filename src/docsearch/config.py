@@ -48,10 +48,29 @@ class Settings:
     max_query_chars: int = 2000
     # Largest file `add` accepts, in bytes.
     max_file_bytes: int = 20 * 1024 * 1024
+    # -- scale (see `docsearch bench --sizes`) --
+    # Passages per indexing batch: one transaction, one embedding call, one vector add each.
+    index_batch_passages: int = 2000
+    # Processes that normalize and segment during a bulk add (0 = one per core; 1 = in-process).
+    index_workers: int = 0
+    # A bulk add of at least this many passages ends with FTS5 'optimize' (one segment per index).
+    optimize_after_passages: int = 20000
+    # Vector index type follows corpus size: exact (flat) up to this many vectors, IVF above.
+    vector_exact_max: int = 200_000
+    # IVF lists (0 = 4 * sqrt(n) at the switch) and lists probed per query.
+    ivf_nlist: int = 0
+    ivf_nprobe: int = 48
+    # Keyword MATCH budget: query terms are kept rarest first while their summed document
+    # frequency stays under this; the rest still count in the sentence re-ranking.
+    keyword_postings_budget: int = 200_000
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """Return a copy with the given non-None values applied (CLI flags use this)."""
         return replace(self, **{k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+
+    @property
+    def resolved_index_workers(self) -> int:
+        return self.index_workers if self.index_workers > 0 else (os.cpu_count() or 1)
 
     @property
     def resolved_dense_weight(self) -> float:

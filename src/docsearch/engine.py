@@ -4,6 +4,7 @@ The CLI, the app and the tests all go through `DocSearch`; nothing else touches 
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -16,6 +17,7 @@ from . import chunk as chunk_mod
 from . import ingest, segment
 from .config import Settings
 from .normalize import aligned_simplified, canonical, term_variants
+from .pipeline import tokenize
 from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
 from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, SQLiteStore
 
@@ -165,9 +167,7 @@ def citation(title: str, article_id: str, paragraph: int, paragraph_end: int | N
 
 
 def passage_tokens(text: str) -> PassageTokens:
-    canon = canonical(text)
-    return PassageTokens(" ".join(segment.words(canon)), " ".join(segment.char_grams(canon)),
-                         " ".join(segment.chars(aligned_simplified(text))))
+    return tokenize([text]).tokens[0]
 
 
 class DocSearch:
@@ -189,6 +189,7 @@ class DocSearch:
         # One writer at a time within a process, and no vector search while the FAISS index is
         # being changed (app sessions share one engine).
         self.lock = threading.RLock()
+        self.last_add_stats = None  # pipeline.StageStats of the latest add (read by the bench)
 
     # -- lazily loaded parts -------------------------------------------------------------
     @property
@@ -209,17 +210,25 @@ class DocSearch:
             path = self.index_dir / VECTORS_NAME
             recorded = self.store.get_meta("model")
             if recorded == self.settings.model:
-                self._vectors = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or self.embedder.dim)
+                self._vectors = FaissVectors(path, int(self.store.get_meta("model_dim") or 0) or self.embedder.dim,
+                                             self.vector_policy)
                 return self._vectors
             if path.exists():
                 path.unlink()
             dim = self.embedder.dim
             self.store.set_meta("model", self.settings.model)
             self.store.set_meta("model_dim", str(dim))
-            self._vectors = FaissVectors(path, dim)
+            self._vectors = FaissVectors(path, dim, self.vector_policy)
             if self.store.passage_count():
                 self.sync_vectors()  # another model: embed every passage again, now
         return self._vectors
+
+    @property
+    def vector_policy(self):
+        from .vectors import IndexPolicy
+
+        s = self.settings
+        return IndexPolicy(exact_max=s.vector_exact_max, nlist=s.ivf_nlist, nprobe=s.ivf_nprobe)
 
     @property
     def dense_weight(self) -> float:
@@ -313,8 +322,13 @@ class DocSearch:
             embs = self.embedder.encode([rows[i].text for i in missing], progress=bar.update)
             bar.close()
             vec.add(np.asarray(missing, dtype=np.int64), embs)
-        vec.save()
+        self._save_vectors(vec)
         return len(extra) + len(missing)
+
+    def _save_vectors(self, vec) -> None:
+        """Write the vector file and record its type and parameters in the index metadata."""
+        vec.save()
+        self.store.set_meta("vector_index", json.dumps(vec.describe()))
 
     # -- adding and removing ---------------------------------------------------------------
     def add_paths(self, paths: Iterable[Path]) -> AddReport:
@@ -334,51 +348,75 @@ class DocSearch:
         report.refused.extend(sub.refused)
         return report
 
-    def add_articles(self, articles: list[ingest.Article], origin: str = "added") -> AddReport:
-        """Chunk, tokenize and embed, then store each article in its own transaction."""
+    def add_articles(self, articles: Iterable[ingest.Article], origin: str = "added") -> AddReport:
+        """Chunk, normalize, tokenize and embed, then store batches of articles, each batch in one
+        transaction. `articles` may be a generator (a million passages need not be in memory)."""
         with self.lock:
             return self._add_articles(articles, origin)
 
-    def _add_articles(self, articles: list[ingest.Article], origin: str) -> AddReport:
+    def _add_articles(self, articles: Iterable[ingest.Article], origin: str) -> AddReport:
         import numpy as np
 
+        from . import pipeline
+
         report = AddReport()
-        prepared = []
         seen_hashes: dict[str, str] = {}
-        for art in articles:
-            h = art.content_hash
-            dup = self.store.article_by_hash(h)
-            if dup is not None or h in seen_hashes:
-                report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
-                continue
-            aid = art.ensure_id()
-            if self.store.article(aid) is not None or aid in seen_hashes.values():
-                report.refused.append((art.title, f"article id {aid!r} is already in the library"))
-                continue
-            chunks = chunk_mod.chunk(art.text, self.settings.max_passage_chars, self.settings.heading_max_chars)
-            if not chunks:
-                report.refused.append((art.title, "no text to index"))
-                continue
-            seen_hashes[h] = aid
-            prepared.append((art, chunks))
-        if not prepared:
-            return report
-        texts = [c.text for _, chunks in prepared for c in chunks]
-        bar = self.progress(len(texts), "embedding")
-        embeddings = self.embedder.encode(texts, progress=bar.update)
+        s = self.settings
+
+        def prepared() -> Iterable[tuple[ingest.Article, list]]:
+            for art in articles:
+                h = art.content_hash
+                dup = self.store.article_by_hash(h)
+                if dup is not None or h in seen_hashes:
+                    report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
+                    continue
+                aid = art.ensure_id()
+                if self.store.article(aid) is not None or aid in seen_hashes.values():
+                    report.refused.append((art.title, f"article id {aid!r} is already in the library"))
+                    continue
+                chunks = chunk_mod.chunk(art.text, s.max_passage_chars, s.heading_max_chars)
+                if not chunks:
+                    report.refused.append((art.title, "no text to index"))
+                    continue
+                seen_hashes[h] = aid
+                yield art, chunks
+
+        stats = pipeline.StageStats()
+        total = len(articles) if hasattr(articles, "__len__") else 0
+        bar = self.progress(total, "indexing")
+        vec = None
+        batches = pipeline.batched(prepared(), lambda item: len(item[1]), s.index_batch_passages)
+        for batch, tok, workers in pipeline.tokenized_batches(batches, s.resolved_index_workers):
+            stats.workers = workers
+            for stage, sec in tok.seconds.items():
+                stats.add(stage, sec)
+            t = time.perf_counter()
+            embeddings = self.embedder.encode_canonical(tok.canonical)
+            stats.add("embed", time.perf_counter() - t)
+            t = time.perf_counter()
+            items, offset = [], 0
+            for art, chunks in batch:
+                items.append((art, chunks, tok.tokens[offset:offset + len(chunks)]))
+                offset += len(chunks)
+            ids = [i for part in self.store.add_articles(items, origin) for i in part]
+            stats.add("store", time.perf_counter() - t)
+            t = time.perf_counter()
+            vec = vec or self.vectors
+            vec.add(np.asarray(ids, dtype=np.int64), embeddings)
+            stats.add("vectors", time.perf_counter() - t)
+            stats.passages += len(ids)
+            report.added.extend(art.id for art, _ in batch)
+            bar.update(len(batch))
         bar.close()
-        vec = self.vectors
-        offset = 0
-        bar = self.progress(len(prepared), "storing")
-        for art, chunks in prepared:
-            tokens = [passage_tokens(c.text) for c in chunks]
-            ids = self.store.add_article(art, origin, chunks, tokens)
-            vec.add(np.asarray(ids, dtype=np.int64), embeddings[offset:offset + len(chunks)])
-            offset += len(chunks)
-            report.added.append(art.id)
-            bar.update(1)
-        bar.close()
-        vec.save()
+        if vec is not None:
+            t = time.perf_counter()
+            if stats.passages >= s.optimize_after_passages:
+                self.store.optimize()
+            stats.add("store", time.perf_counter() - t)
+            t = time.perf_counter()
+            self._save_vectors(vec)
+            stats.add("vectors", time.perf_counter() - t)
+        self.last_add_stats = stats
         return report
 
     def remove(self, article_id: str) -> bool:
@@ -392,7 +430,7 @@ class DocSearch:
         ids = self.store.remove_article(article_id)
         if (self.index_dir / VECTORS_NAME).exists() or self._vectors is not None:
             self.vectors.remove(ids)
-            self.vectors.save()
+            self._save_vectors(self.vectors)
         return True
 
     # -- reading -------------------------------------------------------------------------
@@ -575,7 +613,7 @@ class DocSearch:
                 from .vectors import FaissVectors
 
                 dim = int(self.store.get_meta("model_dim") or 0)
-                vec = FaissVectors(path, dim) if dim else None
+                vec = FaissVectors(path, dim, self.vector_policy) if dim else None
                 have = set(vec.ids().tolist()) if vec else set()
                 if have != set(pids):
                     problems.append(f"vectors: {len(set(pids) - have)} passages without a vector, "
