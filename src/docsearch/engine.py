@@ -393,6 +393,8 @@ class DocSearch:
             t = time.perf_counter()
             embeddings = self.embedder.encode_canonical(tok.canonical)
             stats.add("embed", time.perf_counter() - t)
+            if vec is None:  # before storing: a first open may embed what is already stored
+                vec = self.vectors
             t = time.perf_counter()
             items, offset = [], 0
             for art, chunks in batch:
@@ -401,7 +403,6 @@ class DocSearch:
             ids = [i for part in self.store.add_articles(items, origin) for i in part]
             stats.add("store", time.perf_counter() - t)
             t = time.perf_counter()
-            vec = vec or self.vectors
             vec.add(np.asarray(ids, dtype=np.int64), embeddings)
             stats.add("vectors", time.perf_counter() - t)
             stats.passages += len(ids)
@@ -450,7 +451,8 @@ class DocSearch:
     # -- search --------------------------------------------------------------------------
     def keyword_ranked(self, q: Query, n: int) -> list[tuple[int, float]]:
         """BM25 over words and n-grams, its head re-ordered by best-sentence evidence."""
-        hits = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights)
+        hits = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights,
+                                         postings_budget=self.settings.keyword_postings_budget)
         s = self.settings
         if not hits:
             return hits

@@ -85,17 +85,20 @@ def _texts(batch: list) -> list[str]:
 
 def tokenized_batches(batches: Iterable[list], workers: int) -> Iterator[tuple[list, Tokenized, int]]:
     """Yield (batch, its tokens, workers used) in order. With workers > 1 and more than one batch,
-    a pool tokenizes ahead while the caller embeds and stores (imap keeps the order)."""
+    a pool tokenizes ahead while the caller embeds and stores."""
     it = iter(batches)
     head = [b for b in (next(it, None), next(it, None)) if b is not None]
-    if workers <= 1 or len(head) < 2:
+    if workers <= 1 or len(head) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for b in chain(head, it):
             yield b, tokenize(_texts(b)), 1
         return
-    # spawn, not fork: the parent holds FAISS/OpenMP threads, which fork does not copy safely.
-    ctx = multiprocessing.get_context("spawn")
+    # fork, not spawn: spawn re-imports the __main__ module (a Streamlit script, stdin). Children
+    # only run OpenCC and jieba, none of the parent's threads (FAISS OpenMP, app sessions), and
+    # jieba is loaded first so no child starts with its lock taken.
+    _warm_worker()
+    ctx = multiprocessing.get_context("fork")
     window: deque = deque()
-    with ctx.Pool(workers, initializer=_warm_worker) as pool:
+    with ctx.Pool(workers) as pool:
         # A bounded window (not imap, which would read the whole input ahead): every worker busy
         # and one batch waiting, while the caller embeds and stores the oldest.
         for b in chain(head, it):

@@ -79,7 +79,7 @@ class Store(Protocol):
     def passage_ids(self) -> list[int]: ...
     def passage_count(self) -> int: ...
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
-                       weights: tuple[float, float]) -> list[tuple[int, float]]: ...
+                       weights: tuple[float, float], postings_budget: int = 0) -> list[tuple[int, float]]: ...
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]: ...
     def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]: ...
@@ -331,20 +331,61 @@ class SQLiteStore:
 
     # -- keyword search ----------------------------------------------------------------
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
-                       weights: tuple[float, float] = (1.0, 1.0)) -> list[tuple[int, float]]:
-        """BM25 over both token columns; returns (passage id, score) with higher = better."""
-        parts = []
-        if words:
-            parts.append("words : (" + " OR ".join(fts_phrase(t) for t in words) + ")")
-        if grams:
-            parts.append("grams : (" + " OR ".join(fts_phrase(t) for t in grams) + ")")
+                       weights: tuple[float, float] = (1.0, 1.0),
+                       postings_budget: int = 0) -> list[tuple[int, float]]:
+        """BM25 over both token columns; returns (passage id, score) with higher = better.
+
+        bm25() costs time per matching row and phrase, and on a large corpus a question's
+        common characters (国, 的 ...) match most rows. With a `postings_budget`, terms are kept
+        rarest first while their summed document frequency fits the budget (the rarest always
+        stays); the terms left out still count in the caller's sentence re-ranking. When even
+        the rarest term matches more rows than the budget allows, only its newest
+        `postings_budget` rows are ranked. A corpus whose terms all fit is ranked unchanged."""
+        terms = [("words", t) for t in words] + [("grams", t) for t in grams]
+        floor = 0
+        if postings_budget and terms:
+            terms, floor = self._within_budget(terms, postings_budget)
+        by_col: dict[str, list[str]] = {"words": [], "grams": []}
+        for col, t in terms:
+            by_col[col].append(t)
+        parts = [f"{col} : (" + " OR ".join(fts_phrase(t) for t in ts) + ")" for col, ts in by_col.items() if ts]
         if not parts:
             return []
         query = " OR ".join(f"({p})" for p in parts)
         rows = self.db.execute(
             "SELECT rowid, bm25(passage_fts, ?, ?) AS s FROM passage_fts WHERE passage_fts MATCH ?"
-            " ORDER BY s LIMIT ?", (weights[0], weights[1], query, limit)).fetchall()
+            " AND rowid >= ? ORDER BY s LIMIT ?", (weights[0], weights[1], query, floor, limit)).fetchall()
         return [(r[0], -r[1]) for r in rows]
+
+    def _within_budget(self, terms: list[tuple[str, str]], budget: int) -> tuple[list[tuple[str, str]], int]:
+        """The rarest terms whose document frequencies sum to at most `budget`, and the smallest
+        rowid to rank (0, or the start of the newest `budget` rows of a lone very common term)."""
+        df = self.column_frequencies([t for _, t in terms])
+        ranked = sorted(terms, key=lambda ct: df.get(ct, 0))
+        kept, total = [], 0
+        for ct in ranked:
+            n = df.get(ct, 0)
+            if kept and total + n > budget:
+                break
+            kept.append(ct)
+            total += n
+        if total <= budget:
+            return kept, 0
+        col, term = kept[0]
+        row = self.db.execute(
+            "SELECT rowid FROM passage_fts WHERE passage_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (f"{col} : {fts_phrase(term)}", budget - 1)).fetchone()
+        return kept, row[0] if row else 0
+
+    def column_frequencies(self, terms: list[str]) -> dict[tuple[str, str], int]:
+        """Rows holding each term, per keyword column: {(column, term): rows}."""
+        terms = list(set(terms))
+        out: dict[tuple[str, str], int] = {}
+        for i in range(0, len(terms), 500):
+            part = terms[i:i + 500]
+            q = f"SELECT col, term, doc FROM grams_vocab WHERE term IN ({','.join('?' * len(part))})"
+            out.update({(c, t): d for c, t, d in self.db.execute(q, part)})
+        return out
 
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
         """Passages whose character stream holds any of the token sequences (a superset of the
