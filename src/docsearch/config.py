@@ -50,7 +50,7 @@ class Settings:
     max_file_bytes: int = 20 * 1024 * 1024
     # -- scale (see `docsearch bench --sizes`) --
     # Passages per indexing batch: one transaction, one embedding call, one vector add each.
-    index_batch_passages: int = 2000
+    index_batch_passages: int = 4000
     # Processes that normalize and segment during a bulk add (0 = one per core; 1 = in-process).
     index_workers: int = 0
     # A bulk add of at least this many passages ends with FTS5 'optimize' (one segment per index).

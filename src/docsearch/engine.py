@@ -361,6 +361,7 @@ class DocSearch:
 
         report = AddReport()
         seen_hashes: dict[str, str] = {}
+        seen_ids: set[str] = set()  # a set: a million articles make a scan of the dict's values quadratic
         s = self.settings
 
         def prepared() -> Iterable[tuple[ingest.Article, list]]:
@@ -371,7 +372,7 @@ class DocSearch:
                     report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
                     continue
                 aid = art.ensure_id()
-                if self.store.article(aid) is not None or aid in seen_hashes.values():
+                if self.store.article(aid) is not None or aid in seen_ids:
                     report.refused.append((art.title, f"article id {aid!r} is already in the library"))
                     continue
                 chunks = chunk_mod.chunk(art.text, s.max_passage_chars, s.heading_max_chars)
@@ -379,6 +380,7 @@ class DocSearch:
                     report.refused.append((art.title, "no text to index"))
                     continue
                 seen_hashes[h] = aid
+                seen_ids.add(aid)
                 yield art, chunks
 
         stats = pipeline.StageStats()
