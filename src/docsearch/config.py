@@ -59,7 +59,7 @@ class Settings:
     vector_exact_max: int = 200_000
     # IVF lists (0 = 4 * sqrt(n) at the switch) and lists probed per query.
     ivf_nlist: int = 0
-    ivf_nprobe: int = 48
+    ivf_nprobe: int = 64
     # Keyword MATCH budget: query terms are kept rarest first while their summed document
     # frequency stays under this; the rest still count in the sentence re-ranking.
     keyword_postings_budget: int = 200_000

@@ -42,6 +42,7 @@ COMMON_QUERIES = ["供应链", "美国", "中国", "经济发展", "美國的歷
 # Forced fusion weight for "hybrid" rows: both retrievers always run (the default weight for
 # Chinese questions is 0, which would make hybrid the same as keyword).
 HYBRID_WEIGHT = 0.45
+NPROBE_SWEEP = (8, 16, 32, 48, 64, 96, 128)
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -349,6 +350,19 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
               for q in queries]
     res["baselines"] = base
     res["dense_recall_at_10"] = round(float(np.mean(recall)), 4)
+    ivf = ds.vectors.ivf
+    if ivf is not None:  # the measurement behind the nprobe setting
+        configured, sweep = ivf.nprobe, []
+        for nprobe in NPROBE_SWEEP:
+            ivf.nprobe = min(nprobe, ivf.nlist)
+            r = [len({i for i, _ in ds.dense_ranked(qvecs[q], 10)} & set(exact.search(qvecs[q], 10))) / 10
+                 for q in queries]
+            sweep.append({"nprobe": ivf.nprobe, "recall_at_10": round(float(np.mean(r)), 4),
+                          **_latency(lambda q: ds.dense_ranked(qvecs[q], 10), queries)})
+        ivf.nprobe = configured
+        res["nprobe_sweep"] = sweep
+        log(f"[{size_label(size)}] nprobe sweep: " + ", ".join(f"{x['nprobe']}: {x['recall_at_10']} "
+                                                             f"({x['median_ms']} ms)" for x in sweep))
     res["ratios"] = {
         "keyword_vs_bm25s_median": round(lat["keyword"]["median_ms"] / base["bm25s"]["median_ms"], 2),
         "keyword_vs_bm25s_p95": round(lat["keyword"]["p95_ms"] / base["bm25s"]["p95_ms"], 2),

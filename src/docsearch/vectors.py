@@ -36,8 +36,8 @@ class VectorIndex(Protocol):
 class IndexPolicy:
     exact_max: int = 200_000   # flat (exact) up to here
     nlist: int = 0             # IVF lists; 0 = 4 * sqrt(n) at the switch
-    nprobe: int = 48
-    train_max: int = 131_072   # vectors used to train the IVF quantizer (k-means cost)
+    nprobe: int = 64
+    train_max: int = 80_000    # vectors used to train the IVF quantizer (k-means cost)
 
     def lists_for(self, n: int) -> int:
         # FAISS wants >= 39 training points per list; 4 * sqrt(n) is its usual starting point.
