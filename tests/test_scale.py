@@ -119,3 +119,21 @@ def test_small_scale_bench_writes_json_with_baselines_and_recall(tmp_path):
     assert "| 2k |" in (out / "scale.md").read_text(encoding="utf-8")
     assert not (tmp_path / "work" / "index-2k").exists()  # indexes are removed after measuring
     shutil.rmtree(tmp_path / "work", ignore_errors=True)
+
+
+def test_ivf_lists_are_retrained_as_the_index_grows(tmp_path):
+    from docsearch.vectors import FaissVectors, IndexPolicy
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1400, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    v = FaissVectors(tmp_path / "v.faiss", 32, IndexPolicy(exact_max=500, nprobe=8))
+    v.add(np.arange(600), x[:600])
+    first = v.describe()
+    assert first["type"] == "ivf_flat"
+    v.add(np.arange(600, 1400), x[600:])
+    assert v.describe()["nlist"] >= 2 * first["nlist"]
+    assert np.array_equal(v.ids(), np.arange(1400))
+    v.remove([5, 6])
+    assert len(v) == 1398 and 5 not in set(v.ids().tolist())
+    assert v.search(x[100], 1)[0][0] == 100

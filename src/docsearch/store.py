@@ -181,6 +181,7 @@ class SQLiteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._local.writes = getattr(self._local, "writes", 0) + 1  # invalidates cached counts
 
     # -- meta --------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -378,14 +379,28 @@ class SQLiteStore:
         return kept, row[0] if row else 0
 
     def column_frequencies(self, terms: list[str]) -> dict[tuple[str, str], int]:
-        """Rows holding each term, per keyword column: {(column, term): rows}."""
-        terms = list(set(terms))
-        out: dict[tuple[str, str], int] = {}
-        for i in range(0, len(terms), 500):
-            part = terms[i:i + 500]
+        """Rows holding each term, per keyword column: {(column, term): rows}.
+
+        fts5vocab counts a term's rows by reading its whole posting list (FTS5 stores no
+        document frequencies), milliseconds per common term at a million passages; counts are
+        kept per connection until the database changes (data_version, or a write through it)."""
+        cache = self._df_cache()
+        missing = [t for t in set(terms) if t not in cache]
+        for i in range(0, len(missing), 500):
+            part = missing[i:i + 500]
+            for t in part:
+                cache[t] = {}
             q = f"SELECT col, term, doc FROM grams_vocab WHERE term IN ({','.join('?' * len(part))})"
-            out.update({(c, t): d for c, t, d in self.db.execute(q, part)})
-        return out
+            for c, t, d in self.db.execute(q, part):
+                cache[t][c] = d
+        return {(c, t): d for t in set(terms) for c, d in cache[t].items()}
+
+    def _df_cache(self) -> dict[str, dict[str, int]]:
+        local = self._local
+        version = (self.db.execute("PRAGMA data_version").fetchone()[0], getattr(local, "writes", 0))
+        if getattr(local, "df_version", None) != version or len(local.df_cache) > 500_000:
+            local.df_cache, local.df_version = {}, version
+        return local.df_cache
 
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
         """Passages whose character stream holds any of the token sequences (a superset of the
@@ -399,13 +414,7 @@ class SQLiteStore:
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages hold each n-gram (grams column)."""
-        terms = list(set(terms))
-        out: dict[str, int] = {}
-        for i in range(0, len(terms), 500):
-            part = terms[i:i + 500]
-            q = f"SELECT term, doc FROM grams_vocab WHERE col='grams' AND term IN ({','.join('?' * len(part))})"
-            out.update(dict(self.db.execute(q, part).fetchall()))
-        return out
+        return {t: n for (c, t), n in self.column_frequencies(terms).items() if c == "grams"}
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
         """How many passages hold each phrase as a substring (Simplified characters)."""

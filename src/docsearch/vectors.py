@@ -5,7 +5,8 @@
 
 The index type follows the corpus size: exact `IndexIDMap2(IndexFlatIP)` up to
 `IndexPolicy.exact_max` vectors, then `IndexIVFFlat` (trained on the vectors present at the
-switch). IVF rather than HNSW because FAISS's IVF removes by id (HNSW does not: it would need
+switch, and again each time the corpus has grown fourfold, so lists stay about as long). IVF
+rather than HNSW because FAISS's IVF removes by id (HNSW does not: it would need
 tombstones and rebuilds), and its recall is set per query by `nprobe`.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ class VectorIndex(Protocol):
 
 @dataclass(frozen=True)
 class IndexPolicy:
-    exact_max: int = 200_000   # flat (exact) up to here
+    exact_max: int = 50_000    # flat (exact) up to here
     nlist: int = 0             # IVF lists; 0 = 4 * sqrt(n) at the switch
     nprobe: int = 64
     train_max: int = 80_000    # vectors used to train the IVF quantizer (k-means cost)
@@ -105,11 +106,12 @@ class FaissVectors:
                 vecs.append(codes.view(np.float32).reshape(n, self.dim).copy())
         return np.concatenate(ids).astype(np.int64), np.vstack(vecs)
 
-    def _switch_to_ivf(self) -> None:
+    def _rebuild_ivf(self) -> None:
         """Rebuild as IVF: train the coarse quantizer on (a sample of) the stored vectors, then
         add them all under their ids."""
         faiss = self._faiss
         ids, vecs = self.all_vectors()
+        self.index = None  # free the old index first: peak memory is two copies, not three
         nlist = self.policy.lists_for(len(ids))
         rng = np.random.default_rng(0)
         sample = vecs if len(vecs) <= self.policy.train_max else \
@@ -131,8 +133,12 @@ class FaissVectors:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-        if self.ivf is None and len(self) > self.policy.exact_max:
-            self._switch_to_ivf()
+        ivf = self.ivf
+        if ivf is None and len(self) > self.policy.exact_max:
+            self._rebuild_ivf()
+        elif ivf is not None and not self.policy.nlist and self.policy.lists_for(len(self)) >= 2 * ivf.nlist:
+            # Lists trained for a quarter of today's vectors hold 4x as many each: train again.
+            self._rebuild_ivf()
 
     def remove(self, ids: list[int]) -> None:
         if ids:
