@@ -58,9 +58,12 @@ class Settings:
     # Vector index type follows corpus size: exact (flat) up to this many vectors, IVF above.
     # Measured (docs/bench): exact search costs ~0.1 ms per 1k vectors; at 50k that is ~5 ms.
     vector_exact_max: int = 50_000
-    # IVF lists (0 = 4 * sqrt(n) at the switch) and lists probed per query.
+    # IVF lists (0 = 4 * sqrt(n) at the switch) and lists probed per query. Measured on 100k
+    # synthetic passages, 894 lists, 200 questions, recall@10 against exact search: 0.956 / 0.970
+    # at nprobe 64 / 128 with lists trained on the first 50k (scale bench); trained on all 100k,
+    # 0.979 / 0.987 / 0.994 / 0.999 at 64 / 128 / 256 / 512 (1.2 / 2.6 / 4.9 / 8.6 ms).
     ivf_nlist: int = 0
-    ivf_nprobe: int = 64
+    ivf_nprobe: int = 256
     # Keyword MATCH budget: query terms are kept rarest first while their summed document
     # frequency stays under this; the rest still count in the sentence re-ranking. bm25() costs
     # time per matching row and term. Measured: on the dev corpus (1,975 passages; a question's

@@ -42,7 +42,7 @@ COMMON_QUERIES = ["供应链", "美国", "中国", "经济发展", "美國的歷
 # Forced fusion weight for "hybrid" rows: both retrievers always run (the default weight for
 # Chinese questions is 0, which would make hybrid the same as keyword).
 HYBRID_WEIGHT = 0.45
-NPROBE_SWEEP = (8, 16, 32, 48, 64, 96, 128)
+NPROBE_SWEEP = (16, 32, 64, 128, 256, 512)
 
 
 def parse_sizes(text: str) -> list[int]:

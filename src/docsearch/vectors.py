@@ -37,7 +37,7 @@ class VectorIndex(Protocol):
 class IndexPolicy:
     exact_max: int = 50_000    # flat (exact) up to here
     nlist: int = 0             # IVF lists; 0 = 4 * sqrt(n) at the switch
-    nprobe: int = 64
+    nprobe: int = 256
     train_max: int = 80_000    # vectors used to train the IVF quantizer (k-means cost)
 
     def lists_for(self, n: int) -> int:
