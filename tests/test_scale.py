@@ -137,3 +137,18 @@ def test_ivf_lists_are_retrained_as_the_index_grows(tmp_path):
     v.remove([5, 6])
     assert len(v) == 1398 and 5 not in set(v.ids().tolist())
     assert v.search(x[100], 1)[0][0] == 100
+
+
+def test_cached_counts_follow_writes_from_this_and_other_connections(fresh):
+    from docsearch.ingest import Article
+    from docsearch.store import SQLiteStore
+
+    before = fresh.store.column_frequencies(["鲸鱼"]).get(("words", "鲸鱼"), 0)
+    phrase_before = fresh.store.phrase_frequencies(["鲸鱼"])["鲸鱼"]
+    fresh.add_articles([Article(title="鲸", text="座头鲸鱼在港口外出现,鲸鱼很大。", id="whale")])
+    assert fresh.store.column_frequencies(["鲸鱼"])[("words", "鲸鱼")] == before + 1
+    assert fresh.store.phrase_frequencies(["鲸鱼"])["鲸鱼"] == phrase_before + 1
+    other = SQLiteStore(fresh.store.path)   # another connection (another process would be the same)
+    other.remove_article("whale")
+    assert fresh.store.column_frequencies(["鲸鱼"]).get(("words", "鲸鱼"), 0) == before
+    other.close()

@@ -384,7 +384,7 @@ class SQLiteStore:
         fts5vocab counts a term's rows by reading its whole posting list (FTS5 stores no
         document frequencies), milliseconds per common term at a million passages; counts are
         kept per connection until the database changes (data_version, or a write through it)."""
-        cache = self._df_cache()
+        cache = self._cache("df")
         missing = [t for t in set(terms) if t not in cache]
         for i in range(0, len(missing), 500):
             part = missing[i:i + 500]
@@ -395,12 +395,16 @@ class SQLiteStore:
                 cache[t][c] = d
         return {(c, t): d for t in set(terms) for c, d in cache[t].items()}
 
-    def _df_cache(self) -> dict[str, dict[str, int]]:
+    def _cache(self, name: str) -> dict:
+        """A per-connection cache of counts, emptied whenever the database has changed."""
         local = self._local
         version = (self.db.execute("PRAGMA data_version").fetchone()[0], getattr(local, "writes", 0))
-        if getattr(local, "df_version", None) != version or len(local.df_cache) > 500_000:
-            local.df_cache, local.df_version = {}, version
-        return local.df_cache
+        if getattr(local, "cache_version", None) != version:
+            local.caches, local.cache_version = {}, version
+        cache = local.caches.setdefault(name, {})
+        if len(cache) > 500_000:
+            cache.clear()
+        return cache
 
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
         """Passages whose character stream holds any of the token sequences (a superset of the
@@ -421,9 +425,12 @@ class SQLiteStore:
         from .segment import chars
 
         out: dict[str, int] = {}
+        cache = self._cache("phrase")  # counting reads every posting of the phrase's characters
         for p in set(phrases):
             toks = chars(p)
             if toks:
-                out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
-                                         (fts_phrase(" ".join(toks)),)).fetchone()[0]
+                if p not in cache:
+                    cache[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
+                                               (fts_phrase(" ".join(toks)),)).fetchone()[0]
+                out[p] = cache[p]
         return out
