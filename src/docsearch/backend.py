@@ -11,7 +11,7 @@ from typing import Protocol
 
 from .config import Settings
 from .store import SQLiteStore, Store
-from .vectors import VectorIndex
+from .vectors import IndexPolicy, VectorIndex
 
 DB_NAME = "docsearch.sqlite3"
 VECTORS_NAME = "vectors.faiss"
@@ -25,7 +25,7 @@ class Backend(Protocol):
     store: Store
 
     def has_vectors(self) -> bool: ...
-    def open_vectors(self, dim: int) -> VectorIndex: ...
+    def open_vectors(self, dim: int | None) -> VectorIndex: ...
     def drop_vectors(self) -> None: ...
     def close(self) -> None: ...
 
@@ -33,9 +33,10 @@ class Backend(Protocol):
 class EmbeddedBackend:
     """SQLite database and FAISS file in one folder."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, policy: IndexPolicy | None = None):
         self.index_dir = Path(index_dir)
         self.store = SQLiteStore(self.index_dir / DB_NAME)
+        self.policy = policy  # FAISS index type by corpus size (vectors.IndexPolicy)
 
     @property
     def vectors_path(self) -> Path:
@@ -44,10 +45,10 @@ class EmbeddedBackend:
     def has_vectors(self) -> bool:
         return self.vectors_path.exists()
 
-    def open_vectors(self, dim: int) -> VectorIndex:
+    def open_vectors(self, dim: int | None) -> VectorIndex:
         from .vectors import FaissVectors
 
-        return FaissVectors(self.vectors_path, dim)
+        return FaissVectors(self.vectors_path, dim, self.policy)
 
     def drop_vectors(self) -> None:
         self.vectors_path.unlink(missing_ok=True)
@@ -61,4 +62,5 @@ def open_backend(settings: Settings) -> Backend:
         from .milvus_backend import MilvusBackend
 
         return MilvusBackend(settings)
-    return EmbeddedBackend(Path(settings.index_dir))
+    policy = IndexPolicy(exact_max=settings.vector_exact_max, nlist=settings.ivf_nlist, nprobe=settings.ivf_nprobe)
+    return EmbeddedBackend(Path(settings.index_dir), policy)

@@ -98,8 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", action="store_true", help="measure fusion weights and store them for the model")
     p.add_argument("--sample", type=int, default=0, help="use every Nth question (quick runs)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    p = cmd("bench", "query latency on the current index (median and p95)")
+    p = cmd("bench", "query latency on the current index (median and p95); with --sizes, the scale "
+                     "benchmark on synthetic corpora of those sizes")
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--sizes", help="scale mode: corpus sizes in passages, e.g. 10k,100k,1m")
+    p.add_argument("--bench-dir", help="benchmark folder (default ../shared/bench)")
+    p.add_argument("--out", default="docs/bench", help="scale mode: folder for scale.json/.md/.png")
+    p.add_argument("--work-dir", help="scale mode: where the indexes are built (default: a temp folder)")
+    p.add_argument("--no-cold", action="store_true", help="scale mode: skip the cold-start timing")
     return ap
 
 
@@ -491,9 +497,29 @@ def _cmd_eval(args, settings: Settings) -> int:
 
 
 def _cmd_bench(args, settings: Settings) -> int:
-    from . import evaluate
+    if not args.sizes:
+        from . import evaluate
 
-    return evaluate.run_latency_cli(args, settings)
+        return evaluate.run_latency_cli(args, settings)
+    from . import scalebench
+    from .evaluate import default_bench_dir
+
+    try:
+        sizes = scalebench.parse_sizes(args.sizes)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    bench = Path(args.bench_dir) if args.bench_dir else default_bench_dir()
+    if not (bench / "DRCD_dev.json").exists():
+        raise CLIError(f"no benchmark at {bench} (expected DRCD_dev.json, cmrc2018_dev.json, xquad_zh_en.jsonl); "
+                       "give its folder with --bench-dir")
+    res = scalebench.run(sizes, settings, bench, bench.parent / "seeds", Path(args.out),
+                         Path(args.work_dir) if args.work_dir else None, args.queries, cold=not args.no_cold,
+                         log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(scalebench.format_table(res["sizes"], res["machine"]))
+    if "cold_start" in res:
+        print(f"cold start (docsearch search on the seed corpus, new process): {res['cold_start']['cold_median_s']} s")
+    print(f"written: {Path(args.out) / 'scale.json'}, scale.md, scale.png")
+    return EXIT_OK
 
 
 def _one_line(text: str) -> str:

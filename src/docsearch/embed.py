@@ -198,9 +198,12 @@ class Embedder:
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """L2-normalized float32 embeddings of the texts' canonical forms."""
-        if not texts:
+        return self.encode_canonical([canonical(t) for t in texts], progress)
+
+    def encode_canonical(self, prepared: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The same for texts already in canonical form (bulk indexing normalizes once)."""
+        if not prepared:
             return np.zeros((0, self.dim), dtype=np.float32)
-        prepared = [canonical(t) for t in texts]
         out = []
         step = max(self.batch_size * 8, 256)
         for i in range(0, len(prepared), step):

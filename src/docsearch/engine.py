@@ -4,6 +4,7 @@ The CLI, the app and the tests all go through `DocSearch`; nothing else touches 
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -18,6 +19,7 @@ from . import ingest, segment
 from .config import Settings
 from .lock import WriterLock
 from .normalize import aligned_simplified, canonical, clean_query, term_variants
+from .pipeline import tokenize
 from .search import Query, QueryError, analyze, fuse, rerank_by_sentences, rescore_translated
 from .backend import DB_NAME, VECTORS_NAME, open_backend  # noqa: F401 - names kept importable here
 from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens
@@ -175,9 +177,7 @@ def citation(title: str, article_id: str, paragraph: int, paragraph_end: int | N
 
 
 def passage_tokens(text: str) -> PassageTokens:
-    canon = canonical(text)
-    return PassageTokens(" ".join(segment.words(canon)), " ".join(segment.char_grams(canon)),
-                         " ".join(segment.chars(aligned_simplified(text))))
+    return tokenize([text]).tokens[0]
 
 
 class DocSearch:
@@ -212,6 +212,7 @@ class DocSearch:
                 pass  # `verify` reports it and `repair` rebuilds it; reading keyword-only still works
             finally:
                 self.writer.release()
+        self.last_add_stats = None  # pipeline.StageStats of the latest add (read by the bench)
 
     # -- lazily loaded parts -------------------------------------------------------------
     @property
@@ -390,8 +391,13 @@ class DocSearch:
             embs = self.embedder.encode([rows[i].text for i in missing], progress=bar.update)
             bar.close()
             vec.add(np.asarray(missing, dtype=np.int64), embs)
-        vec.save()
+        self._save_vectors(vec)
         return len(extra) + len(missing)
+
+    def _save_vectors(self, vec) -> None:
+        """Write the vector file and record its type and parameters in the index metadata."""
+        vec.save()
+        self.store.set_meta("vector_index", json.dumps(vec.describe()))
 
     # -- adding and removing ---------------------------------------------------------------
     def add_paths(self, paths: Iterable[Path], overrides: dict[str, str] | None = None) -> AddReport:
@@ -421,55 +427,82 @@ class DocSearch:
                 report.encodings[art.id] = art.encoding
         return report
 
-    def add_articles(self, articles: list[ingest.Article], origin: str = "added",
+    def add_articles(self, articles: Iterable[ingest.Article], origin: str = "added",
                      added_at: dict[str, str] | None = None) -> AddReport:
-        """Chunk, tokenize and embed, then store each article in its own transaction.
+        """Chunk, normalize, tokenize and embed, then store batches of articles, each batch in one
+        transaction. `articles` may be a generator (a million passages need not be in memory);
         `added_at` (article id -> time) keeps the original times when a library is copied."""
-        if not articles:
-            return AddReport()
+        if isinstance(articles, (list, tuple)) and not articles:
+            return AddReport()  # nothing to do: not even the writer lock
         with self.writing():
             return self._add_articles(articles, origin, added_at or {})
 
-    def _add_articles(self, articles: list[ingest.Article], origin: str, added_at: dict[str, str]) -> AddReport:
+    def _add_articles(self, articles: Iterable[ingest.Article], origin: str, added_at: dict[str, str]) -> AddReport:
         import numpy as np
 
+        from . import pipeline
+
         report = AddReport()
-        prepared = []
         seen_hashes: dict[str, str] = {}
-        for art in articles:
-            h = art.content_hash
-            dup = self.store.article_by_hash(h)
-            if dup is not None or h in seen_hashes:
-                report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
-                continue
-            aid = art.ensure_id()
-            if self.store.article(aid) is not None or aid in seen_hashes.values():
-                report.refused.append((art.title, f"article id {aid!r} is already in the library"))
-                continue
-            chunks = chunk_mod.chunk(art.text, self.settings.max_passage_chars, self.settings.heading_max_chars)
-            if not chunks:
-                report.refused.append((art.title, "no text to index"))
-                continue
-            seen_hashes[h] = aid
-            prepared.append((art, chunks))
-        if not prepared:
-            return report
-        texts = [c.text for _, chunks in prepared for c in chunks]
-        bar = self.progress(len(texts), "embedding")
-        embeddings = self.embedder.encode(texts, progress=bar.update)
+        seen_ids: set[str] = set()  # a set: a million articles make a scan of the dict's values quadratic
+        s = self.settings
+
+        def prepared() -> Iterable[tuple[ingest.Article, list]]:
+            for art in articles:
+                h = art.content_hash
+                dup = self.store.article_by_hash(h)
+                if dup is not None or h in seen_hashes:
+                    report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
+                    continue
+                aid = art.ensure_id()
+                if self.store.article(aid) is not None or aid in seen_ids:
+                    report.refused.append((art.title, f"article id {aid!r} is already in the library"))
+                    continue
+                chunks = chunk_mod.chunk(art.text, s.max_passage_chars, s.heading_max_chars)
+                if not chunks:
+                    report.refused.append((art.title, "no text to index"))
+                    continue
+                seen_hashes[h] = aid
+                seen_ids.add(aid)
+                yield art, chunks
+
+        stats = pipeline.StageStats()
+        total = len(articles) if hasattr(articles, "__len__") else 0
+        bar = self.progress(total, "indexing")
+        vec = None
+        batches = pipeline.batched(prepared(), lambda item: len(item[1]), s.index_batch_passages)
+        for batch, tok, workers in pipeline.tokenized_batches(batches, s.resolved_index_workers):
+            stats.workers = workers
+            for stage, sec in tok.seconds.items():
+                stats.add(stage, sec)
+            t = time.perf_counter()
+            embeddings = self.embedder.encode_canonical(tok.canonical)
+            stats.add("embed", time.perf_counter() - t)
+            if vec is None:  # before storing: a first open may embed what is already stored
+                vec = self.vectors
+            t = time.perf_counter()
+            items, offset = [], 0
+            for art, chunks in batch:
+                items.append((art, chunks, tok.tokens[offset:offset + len(chunks)]))
+                offset += len(chunks)
+            ids = [i for part in self.store.add_articles(items, origin, added_at) for i in part]
+            stats.add("store", time.perf_counter() - t)
+            t = time.perf_counter()
+            vec.add(np.asarray(ids, dtype=np.int64), embeddings)
+            stats.add("vectors", time.perf_counter() - t)
+            stats.passages += len(ids)
+            report.added.extend(art.id for art, _ in batch)
+            bar.update(len(batch))
         bar.close()
-        vec = self.vectors
-        offset = 0
-        bar = self.progress(len(prepared), "storing")
-        for art, chunks in prepared:
-            tokens = [passage_tokens(c.text) for c in chunks]
-            ids = self.store.add_article(art, origin, chunks, tokens, added_at.get(art.id))
-            vec.add(np.asarray(ids, dtype=np.int64), embeddings[offset:offset + len(chunks)])
-            offset += len(chunks)
-            report.added.append(art.id)
-            bar.update(1)
-        bar.close()
-        vec.save()
+        if vec is not None:
+            t = time.perf_counter()
+            if stats.passages >= s.optimize_after_passages:
+                self.store.optimize()
+            stats.add("store", time.perf_counter() - t)
+            t = time.perf_counter()
+            self._save_vectors(vec)
+            stats.add("vectors", time.perf_counter() - t)
+        self.last_add_stats = stats
         return report
 
     def remove(self, article_id: str) -> bool:
@@ -482,7 +515,7 @@ class DocSearch:
             ids = self.store.remove_article(article_id)
             if self.backend.has_vectors() or self._vectors is not None:
                 self.vectors.remove(ids)
-                self.vectors.save()
+                self._save_vectors(self.vectors)
             return True
 
     # -- reading -------------------------------------------------------------------------
@@ -502,7 +535,8 @@ class DocSearch:
     # -- search --------------------------------------------------------------------------
     def keyword_ranked(self, q: Query, n: int) -> list[tuple[int, float]]:
         """BM25 over words and n-grams, its head re-ordered by best-sentence evidence."""
-        hits = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights)
+        hits = self.store.keyword_search(q.words, q.grams, n, weights=self.keyword_weights,
+                                         postings_budget=self.settings.keyword_postings_budget)
         s = self.settings
         if not hits:
             return hits

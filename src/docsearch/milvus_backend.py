@@ -35,7 +35,7 @@ import numpy as np
 
 from .backend import BackendError
 from .config import Settings
-from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, phrase_tokens
+from .store import FORMAT_VERSION, ArticleRow, PassageRow, PassageTokens, phrase_tokens, rarest_within
 
 _MAX_VARCHAR = 65535
 _TEXT_PART_CHARS = 16000          # 4 bytes per character at most: one part fits a VARCHAR
@@ -310,6 +310,15 @@ class MilvusStore:
         self.flush()  # the client belongs to the backend
 
     # -- writes ------------------------------------------------------------------------
+    def add_articles(self, items: list[tuple], origin: str,
+                     added_at: dict[str, str] | None = None) -> list[list[int]]:
+        """(article, passages, tokens) items; rows are buffered and written at the vector save."""
+        times = added_at or {}
+        return [self.add_article(a, origin, passages, tokens, times.get(a.id)) for a, passages, tokens in items]
+
+    def optimize(self) -> None:
+        """Nothing to do: Milvus compacts its segments itself."""
+
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
                     added_at: str | None = None) -> list[int]:
         now = added_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -555,11 +564,20 @@ class MilvusStore:
         return {int(h["id"]): float(h["distance"]) for h in res[0]}
 
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
-                       weights: tuple[float, float] = (1.0, 1.0)) -> list[tuple[int, float]]:
+                       weights: tuple[float, float] = (1.0, 1.0),
+                       postings_budget: int = 0) -> list[tuple[int, float]]:
         """Candidates from Milvus's BM25 on each token field (each list deeper than `limit`), then
         scored with exactly the formula of the embedded engine (FTS5's bm25() over two weighted
         columns: one document length for both, column-weighted term frequencies), so both
-        backends rank alike."""
+        backends rank alike. A `postings_budget` keeps the same query terms as the embedded
+        engine does (store.rarest_within)."""
+        if postings_budget and (words or grams):
+            stats = self._stats([_WORD_KEY + t for t in words] + list(grams))
+            df = {("words", t): stats.get(_WORD_KEY + t, 0) for t in words}
+            df.update({("grams", t): stats.get(t, 0) for t in grams})
+            kept, _ = rarest_within([("words", t) for t in words] + [("grams", t) for t in grams], df, postings_budget)
+            words = [t for c, t in kept if c == "words"]
+            grams = [t for c, t in kept if c == "grams"]
         depth = max(2 * limit, 200)
         cands = sorted(self._bm25("words", words, depth).keys() | self._bm25("grams", grams, depth).keys())
         if not cands:
@@ -695,6 +713,9 @@ class MilvusVectors:
         self._write_pending()
         if self._on_save:
             self._on_save()
+
+    def describe(self) -> dict:
+        return {"type": f"milvus:{self.index_type.lower()}", "ntotal": len(self)}
 
 
 class MilvusBackend:

@@ -71,6 +71,19 @@ def _canonical_cached(text: str) -> str:
     return _apply_vocabulary(mainland).lower()
 
 
+def canonical_many(texts: list[str]) -> list[str]:
+    """canonical() of each text, through one OpenCC call per converter instead of one per text
+    (per-call overhead dominates for sentences). Newlines inside a text become spaces: no
+    conversion or vocabulary entry spans a line, and both only separate tokens."""
+    if not texts:
+        return []
+    joined = "\n".join(t.replace("\n", " ").replace("\r", " ") for t in texts)
+    out = _canonical_cached.__wrapped__(joined).split("\n")
+    if len(out) != len(texts):  # a line separator appeared from folding: fall back, text by text
+        return [canonical(t) for t in texts]
+    return out
+
+
 def canonical(text: str) -> str:
     """The single matching form: folded, Simplified, mainland vocabulary, lower-case Latin."""
     if len(text) > 512:  # only short strings (queries, terms) are worth caching

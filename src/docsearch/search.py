@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import segment, translate
 from .chunk import sentence_spans
-from .normalize import canonical, clean_query
+from .normalize import canonical, canonical_many, clean_query, is_han
 
 # Words that ask rather than describe: they match everywhere and say nothing about the answer.
 QUESTION_WORDS = frozenset({"什么", "哪里", "哪些", "哪个", "哪", "多少", "几", "谁", "何", "何时", "如何", "怎么",
@@ -105,13 +105,26 @@ def bm25_idf(doc_freq: int, n_docs: int) -> float:
     return math.log(1 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
 
 
-def sentence_evidence(grams: list[str], text: str, idf: dict[str, float]) -> float:
+def sentence_evidence(grams: list[str], text: str, idf: dict[str, float],
+                      canonical_sentences: list[str] | None = None) -> float:
     """The best single sentence's match: IDF of the query n-grams it holds (bigrams count
-    double). Answers sit in one sentence; a long passage that scatters the terms scores less."""
+    double). Answers sit in one sentence; a long passage that scatters the terms scores less.
+    `canonical_sentences` (the canonical form of each sentence of `text`) saves converting here."""
+    if canonical_sentences is None:
+        canonical_sentences = canonical_many([text[a:b] for a, b in sentence_spans(text)])
+    # A Han uni/bigram is among a sentence's char_grams exactly when it is a substring (Han
+    # characters never straddle a run); other grams are whole runs. Cheaper than building grams.
+    weights = [(g, idf[g] * (2.0 if len(g) > 1 else 1.0), is_han(g[0])) for g in grams]
     best = 0.0
-    for a, b in sentence_spans(text):
-        have = set(segment.char_grams(canonical(text[a:b])))
-        best = max(best, sum(idf[g] * (2.0 if len(g) > 1 else 1.0) for g in grams if g in have))
+    for sentence in canonical_sentences:
+        runs: set[str] | None = None
+        score = 0.0
+        for g, w, han in weights:
+            if not han and runs is None:
+                runs = set(segment.runs(sentence))
+            if (g in sentence) if han else (g in runs):
+                score += w
+        best = max(best, score)
     return best
 
 
@@ -126,7 +139,14 @@ def rerank_by_sentences(hits: list[tuple[int, float]], texts: dict[int, str], gr
     head, tail = hits[:depth], hits[depth:]
     idf = {g: bm25_idf(doc_freq.get(g, 0), n_docs) for g in grams}
     top = max(s for _, s in head) or 1.0
-    evidence = {pid: sentence_evidence(grams, texts.get(pid, ""), idf) for pid, _ in head}
+    # One conversion for every sentence of the head (OpenCC's per-call cost dominates otherwise).
+    spans = {pid: [(a, b) for a, b in sentence_spans(texts.get(pid, ""))] for pid, _ in head}
+    flat = canonical_many([texts.get(pid, "")[a:b] for pid, _ in head for a, b in spans[pid]])
+    evidence, at = {}, 0
+    for pid, _ in head:
+        n = len(spans[pid])
+        evidence[pid] = sentence_evidence(grams, texts.get(pid, ""), idf, flat[at:at + n])
+        at += n
     best = max(evidence.values()) or 1.0
     rescored = sorted(((pid, s / top + weight * evidence[pid] / best) for pid, s in head), key=lambda t: -t[1])
     return rescored + [(pid, s / top) for pid, s in tail]
@@ -140,7 +160,7 @@ def rescore_translated(hits: list[tuple[int, float]], texts: dict[int, str], gro
     if not groups or not hits:
         return hits
     top = max(s for _, s in hits) or 1.0
-    canon = {pid: canonical(t) for pid, t in texts.items()}
+    canon = dict(zip(texts, canonical_many(list(texts.values()))))
     evidence = {}
     for pid, _ in hits:
         text = canon.get(pid, "")

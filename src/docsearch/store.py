@@ -64,6 +64,9 @@ class Store(Protocol):
     def transaction(self): ...
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
                     added_at: str | None = None) -> list[int]: ...
+    def add_articles(self, items: list[tuple], origin: str,
+                     added_at: dict[str, str] | None = None) -> list[list[int]]: ...
+    def optimize(self) -> None: ...
     def replace_passages(self, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> tuple[list[int], list[int]]: ...
     def delete_passages(self, ids: list[int]) -> None: ...
@@ -83,7 +86,7 @@ class Store(Protocol):
     def orphan_passages(self) -> list[int]: ...
     def fts_ids(self, table: str) -> list[int]: ...
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
-                       weights: tuple[float, float]) -> list[tuple[int, float]]: ...
+                       weights: tuple[float, float], postings_budget: int = 0) -> list[tuple[int, float]]: ...
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]: ...
     def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]: ...
@@ -138,6 +141,20 @@ def phrase_tokens(phrases: Iterable[str]) -> dict[str, list[str]]:
     return {p: toks for p in set(phrases) if (toks := chars(p))}
 
 
+def rarest_within(terms: list[tuple[str, str]], df: dict[tuple[str, str], int],
+                  budget: int) -> tuple[list[tuple[str, str]], int]:
+    """(column, term) pairs kept rarest first while their document frequencies sum to at most
+    `budget` (the rarest always stays), and that sum. Both backends choose query terms this way."""
+    kept, total = [], 0
+    for ct in sorted(terms, key=lambda ct: df.get(ct, 0)):
+        n = df.get(ct, 0)
+        if kept and total + n > budget:
+            break
+        kept.append(ct)
+        total += n
+    return kept, total
+
+
 def fts_phrase(token: str) -> str:
     """One token as an FTS5 string literal: user text never reaches FTS5 as syntax."""
     return '"' + token.replace('"', '""') + '"'
@@ -167,6 +184,8 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # 64 MiB page cache (default 2 MiB): bulk FTS5 inserts and big MATCH queries reuse pages.
+            conn.execute("PRAGMA cache_size=-65536")
             self._local.conn = conn
         return conn
 
@@ -190,6 +209,7 @@ class SQLiteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._local.writes = getattr(self._local, "writes", 0) + 1  # invalidates cached counts
 
     # -- meta --------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -205,16 +225,28 @@ class SQLiteStore:
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
                     added_at: str | None = None) -> list[int]:
         """Insert an article with its passages and keyword rows; returns the new passage ids.
-        `added_at` (or the article's own, from an export) keeps the original time."""
-        now = added_at or getattr(article, "added_at", "") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        `added_at` keeps the original time when a library is copied."""
+        return self.add_articles([(article, passages, tokens)], origin, {article.id: added_at} if added_at else None)[0]
+
+    def add_articles(self, items: list[tuple], origin: str,
+                     added_at: dict[str, str] | None = None) -> list[list[int]]:
+        """Insert (article, passages, tokens) items in one transaction; the new passage ids of each.
+        One transaction and one executemany per table: per-row commits cost more than the rows.
+        An article keeps the time it was first added: from `added_at` (a copied library) or its
+        own (an exported one)."""
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        times = added_at or {}
+
+        def when(a) -> str:
+            return times.get(a.id) or getattr(a, "added_at", "") or now
+
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO articles (id, title, source, date, url, script, original_file, origin,"
                 " added_at, content_hash, extra, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (article.id, article.title, article.source, article.date, article.url, article.script,
-                 article.original_file, origin, now, article.content_hash,
-                 json.dumps(article.extra, ensure_ascii=False), article.text))
-            return self._insert_passages(db, article.id, passages, tokens)
+                [(a.id, a.title, a.source, a.date, a.url, a.script, a.original_file, origin, when(a),
+                  a.content_hash, json.dumps(a.extra, ensure_ascii=False), a.text) for a, _, _ in items])
+            return [self._insert_passages(db, a.id, passages, tokens) for a, passages, tokens in items]
 
     def replace_passages(self, article_id: str, passages: list, tokens: list[PassageTokens]) -> tuple[list[int], list[int]]:
         """Re-derive an article's passages; returns (removed, added) passage ids."""
@@ -225,17 +257,27 @@ class SQLiteStore:
     @staticmethod
     def _insert_passages(db: sqlite3.Connection, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> list[int]:
-        ids = []
-        for ordinal, (chunk, tok) in enumerate(zip(passages, tokens)):
-            cur = db.execute(
-                'INSERT INTO passages (article_id, ordinal, paragraph, paragraph_end, start, "end", text)'
-                " VALUES (?,?,?,?,?,?,?)",
-                (article_id, ordinal, chunk.paragraph, chunk.paragraph_end, chunk.start, chunk.end, chunk.text))
-            ids.append(cur.lastrowid)
-            db.execute("INSERT INTO passage_fts (rowid, words, grams) VALUES (?,?,?)",
-                       (cur.lastrowid, tok.words, tok.grams))
-            db.execute("INSERT INTO passage_chars (rowid, chars) VALUES (?,?)", (cur.lastrowid, tok.chars))
+        # Ids are assigned here (inside BEGIN IMMEDIATE no other writer can take them), so each
+        # table gets one executemany; max(id) + 1 is what SQLite would pick itself.
+        first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM passages").fetchone()[0]
+        ids = list(range(first, first + len(passages)))
+        db.executemany(
+            'INSERT INTO passages (id, article_id, ordinal, paragraph, paragraph_end, start, "end", text)'
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [(i, article_id, ordinal, c.paragraph, c.paragraph_end, c.start, c.end, c.text)
+             for ordinal, (i, c) in enumerate(zip(ids, passages))])
+        db.executemany("INSERT INTO passage_fts (rowid, words, grams) VALUES (?,?,?)",
+                       [(i, t.words, t.grams) for i, t in zip(ids, tokens)])
+        db.executemany("INSERT INTO passage_chars (rowid, chars) VALUES (?,?)",
+                       [(i, t.chars) for i, t in zip(ids, tokens)])
         return ids
+
+    def optimize(self) -> None:
+        """Merge the keyword indexes' segments into one each (after a bulk add: fewer segments,
+        faster MATCH)."""
+        with self.transaction() as db:
+            for table in ("passage_fts", "passage_chars"):
+                db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
 
     @staticmethod
     def _delete_passages(db: sqlite3.Connection, article_id: str) -> list[int]:
@@ -360,20 +402,71 @@ class SQLiteStore:
 
     # -- keyword search ----------------------------------------------------------------
     def keyword_search(self, words: list[str], grams: list[str], limit: int,
-                       weights: tuple[float, float] = (1.0, 1.0)) -> list[tuple[int, float]]:
-        """BM25 over both token columns; returns (passage id, score) with higher = better."""
-        parts = []
-        if words:
-            parts.append("words : (" + " OR ".join(fts_phrase(t) for t in words) + ")")
-        if grams:
-            parts.append("grams : (" + " OR ".join(fts_phrase(t) for t in grams) + ")")
+                       weights: tuple[float, float] = (1.0, 1.0),
+                       postings_budget: int = 0) -> list[tuple[int, float]]:
+        """BM25 over both token columns; returns (passage id, score) with higher = better.
+
+        bm25() costs time per matching row and phrase, and on a large corpus a question's
+        common characters (国, 的 ...) match most rows. With a `postings_budget`, terms are kept
+        rarest first while their summed document frequency fits the budget (the rarest always
+        stays); the terms left out still count in the caller's sentence re-ranking. When even
+        the rarest term matches more rows than the budget allows, only its newest
+        `postings_budget` rows are ranked. A corpus whose terms all fit is ranked unchanged."""
+        terms = [("words", t) for t in words] + [("grams", t) for t in grams]
+        floor = 0
+        if postings_budget and terms:
+            terms, floor = self._within_budget(terms, postings_budget)
+        by_col: dict[str, list[str]] = {"words": [], "grams": []}
+        for col, t in terms:
+            by_col[col].append(t)
+        parts = [f"{col} : (" + " OR ".join(fts_phrase(t) for t in ts) + ")" for col, ts in by_col.items() if ts]
         if not parts:
             return []
         query = " OR ".join(f"({p})" for p in parts)
         rows = self.db.execute(
             "SELECT rowid, bm25(passage_fts, ?, ?) AS s FROM passage_fts WHERE passage_fts MATCH ?"
-            " ORDER BY s LIMIT ?", (weights[0], weights[1], query, limit)).fetchall()
+            " AND rowid >= ? ORDER BY s LIMIT ?", (weights[0], weights[1], query, floor, limit)).fetchall()
         return [(r[0], -r[1]) for r in rows]
+
+    def _within_budget(self, terms: list[tuple[str, str]], budget: int) -> tuple[list[tuple[str, str]], int]:
+        """The rarest terms whose document frequencies sum to at most `budget`, and the smallest
+        rowid to rank (0, or the start of the newest `budget` rows of a lone very common term)."""
+        kept, total = rarest_within(terms, self.column_frequencies([t for _, t in terms]), budget)
+        if total <= budget:
+            return kept, 0
+        col, term = kept[0]
+        row = self.db.execute(
+            "SELECT rowid FROM passage_fts WHERE passage_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (f"{col} : {fts_phrase(term)}", budget - 1)).fetchone()
+        return kept, row[0] if row else 0
+
+    def column_frequencies(self, terms: list[str]) -> dict[tuple[str, str], int]:
+        """Rows holding each term, per keyword column: {(column, term): rows}.
+
+        fts5vocab counts a term's rows by reading its whole posting list (FTS5 stores no
+        document frequencies), milliseconds per common term at a million passages; counts are
+        kept per connection until the database changes (data_version, or a write through it)."""
+        cache = self._cache("df")
+        missing = [t for t in set(terms) if t not in cache]
+        for i in range(0, len(missing), 500):
+            part = missing[i:i + 500]
+            for t in part:
+                cache[t] = {}
+            q = f"SELECT col, term, doc FROM grams_vocab WHERE term IN ({','.join('?' * len(part))})"
+            for c, t, d in self.db.execute(q, part):
+                cache[t][c] = d
+        return {(c, t): d for t in set(terms) for c, d in cache[t].items()}
+
+    def _cache(self, name: str) -> dict:
+        """A per-connection cache of counts, emptied whenever the database has changed."""
+        local = self._local
+        version = (self.db.execute("PRAGMA data_version").fetchone()[0], getattr(local, "writes", 0))
+        if getattr(local, "cache_version", None) != version:
+            local.caches, local.cache_version = {}, version
+        cache = local.caches.setdefault(name, {})
+        if len(cache) > 500_000:
+            cache.clear()
+        return cache
 
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
         """Passages whose character stream holds any of the token sequences (a superset of the
@@ -387,18 +480,15 @@ class SQLiteStore:
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages hold each n-gram (grams column)."""
-        terms = list(set(terms))
-        out: dict[str, int] = {}
-        for i in range(0, len(terms), 500):
-            part = terms[i:i + 500]
-            q = f"SELECT term, doc FROM grams_vocab WHERE col='grams' AND term IN ({','.join('?' * len(part))})"
-            out.update(dict(self.db.execute(q, part).fetchall()))
-        return out
+        return {t: n for (c, t), n in self.column_frequencies(terms).items() if c == "grams"}
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
         """How many passages hold each phrase as a substring (Simplified characters)."""
         out: dict[str, int] = {}
+        cache = self._cache("phrase")  # counting reads every posting of the phrase's characters
         for p, toks in phrase_tokens(phrases).items():
-            out[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
-                                     (fts_phrase(" ".join(toks)),)).fetchone()[0]
+            if p not in cache:
+                cache[p] = self.db.execute("SELECT count(*) FROM passage_chars WHERE passage_chars MATCH ?",
+                                           (fts_phrase(" ".join(toks)),)).fetchone()[0]
+            out[p] = cache[p]
         return out
