@@ -257,13 +257,78 @@ def test_milvus_repair_primitives(tmp_path):
         assert orphans and set(orphans) == {p.id for p in store.article_passages(b.id)}
         store.delete_passages(orphans)
         assert store.orphan_passages() == [] and store.prune_keyword_rows() == 0
-        lost = [r["term"] for r in store.client.query(store.terms_c, filter='term != ""', limit=5,
-                                                      output_fields=["term"])]
+        lost = [r["key"] for r in store.client.query(store.terms_c, filter='key != ""', limit=5,
+                                                     output_fields=["key"])]
         store.client.delete(store.terms_c, ids=lost)                          # lost term statistics
         assert any("term statistics" in e for e in store.integrity_errors())
         rows = store.passages(store.passage_ids())
         store.rebuild_keyword_index((pid, passage_tokens(p.text)) for pid, p in rows.items())
         assert store.integrity_errors() == []
+    finally:
+        if MILVUS_SERVER:
+            ds.backend.drop_library()
+        ds.close()
+
+
+@needs_milvus
+def test_two_writers_never_share_a_term_count_row(tmp_path):
+    """Two app servers (two index folders) writing one library: each keeps its own count rows, so
+    neither can overwrite the other's (a shared row lost counts when both added a term at once);
+    a term's count is the sum, also after one removes what the other added."""
+    from dataclasses import replace
+
+    from docsearch import chunk as chunk_mod
+    from docsearch.engine import passage_tokens
+    from docsearch.milvus_backend import MilvusStore
+
+    settings = milvus_settings(tmp_path / "a", corpus_dir=tmp_path / "none")
+    ds = DocSearch(settings)
+    try:
+        a, b = _article("灌装线扩建。"), _article("灌装线关闭。")
+        ds.add_articles([a])
+        assert ds.store.phrase_frequencies(["灌装线"]) == {"灌装线": 1}   # counted, then cached
+        other = MilvusStore(ds.backend.client, replace(settings, index_dir=tmp_path / "b"))
+        assert other.writer != ds.store.writer
+        chunks = chunk_mod.chunk(b.text, settings.max_passage_chars, settings.heading_max_chars)
+        other.add_articles([(b, chunks, [passage_tokens(c.text) for c in chunks])], origin="added")
+        other.flush()
+        shard = ds.store._shard("灌装")
+        for writer in (ds.store.writer, other.writer):
+            rows = ds.store._read_shards(ds.store.terms_c, ds.store._part_keys(writer, shard))
+            assert sum(c.get("灌装", 0) for c in rows.values()) == 1
+        assert ds.store.document_frequencies(["灌装"]) == {"灌装": 2}
+        assert ds.store.phrase_frequencies(["灌装线"]) == {"灌装线": 2}   # the other's write renewed the token
+        other.remove_article(a.id)   # one server removes the other's article: its own row goes to -1
+        assert ds.store.document_frequencies(["灌装"]) == {"灌装": 1}
+        assert ds.store.phrase_frequencies(["灌装线"]) == {"灌装线": 1}
+        assert ds.store.integrity_errors() == []
+    finally:
+        if MILVUS_SERVER:
+            ds.backend.drop_library()
+        ds.close()
+
+
+@needs_milvus
+def test_term_counts_of_the_single_row_layout_are_carried_over(tmp_path):
+    """A library written before counts were kept per writer opens with the same counts."""
+    settings = milvus_settings(tmp_path / "m", corpus_dir=tmp_path / "none")
+    ds = DocSearch(settings)
+    try:
+        ds.add_articles([_article("灌装线扩建。"), _article("灌装线关闭。")])
+        store, client = ds.store, ds.store.client
+        before = store.document_frequencies(["灌装", "关闭"])
+        counts = store._all_counts()
+        store._drop_terms()
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        pm = store._pm
+        schema.add_field("term", pm.DataType.VARCHAR, is_primary=True, max_length=1024)
+        schema.add_field("df", pm.DataType.INT64)
+        legacy = store.c.ensure("terms", schema, store._dummy_index(schema))
+        client.insert(legacy, [{"term": t, "df": n, "v": [0.0, 0.0]} for t, n in counts.items()])
+        reopened = type(store)(client, settings)
+        assert not client.has_collection(legacy)
+        assert reopened.document_frequencies(["灌装", "关闭"]) == before == {"灌装": 2, "关闭": 1}
+        assert reopened.integrity_errors() == []
     finally:
         if MILVUS_SERVER:
             ds.backend.drop_library()
@@ -287,3 +352,18 @@ def test_the_app_answers_from_a_milvus_library(milvus_seed, monkeypatch):
     assert not at.exception
     assert "6.89" in "\n".join(m.value for m in at.markdown)
     assert not (s.index_dir / "docsearch.sqlite3").exists()   # answered from Milvus, not a new SQLite index
+
+
+def test_a_large_shard_of_term_counts_is_split_into_rows_and_read_back_whole():
+    from docsearch import milvus_backend as mb
+
+    counts = {f"词{i:06d}": i % 7 + 1 for i in range(9000)}   # ~130 KB of JSON: three rows
+    parts = mb.MilvusStore._split(counts)
+    assert len(parts) == 3 and all(len(p.encode("utf-8")) <= mb._PART_BYTES for p in parts)
+    merged = {}
+    for p in parts:
+        merged.update(json.loads(p))
+    assert merged == counts
+    assert mb.MilvusStore._split({"美国": 3}) == ['{"美国":3}'] and mb.MilvusStore._split({}) == []
+    with pytest.raises(mb.BackendError, match="outgrown"):
+        mb.MilvusStore._split({f"词{i:07d}": 1 for i in range(40000)})

@@ -100,25 +100,31 @@ def test_parse_sizes():
 
 @needs_bench()
 def test_small_scale_bench_writes_json_with_baselines_and_recall(tmp_path):
+    """Both backends side by side on the same synthetic corpus, as `bench --backends embedded,milvus`."""
     from docsearch.config import Settings
 
     settings = Settings(index_dir=tmp_path / "unused", corpus_dir=CORPUS, vector_exact_max=1500)
     out = tmp_path / "out"
     res = scalebench.run([2000], settings, BENCH, BENCH.parent / "seeds", out, tmp_path / "work",
-                         n_queries=20, cold=False, log=lambda m: None)
+                         n_queries=20, cold=False, log=lambda m: None, backends=["embedded", "milvus"])
     data = json.loads((out / "scale.json").read_text(encoding="utf-8"))
     assert data == json.loads(json.dumps(res, ensure_ascii=False))
-    size = data["sizes"][0]
-    assert size["passages"] == 2000 and size["vector_index"]["type"] == "ivf_flat"
-    assert 0.0 <= size["dense_recall_at_10"] <= 1.0
-    for mode in ("keyword", "dense", "hybrid", "ask", "keyword_common_terms"):
-        assert size["latency"][mode]["median_ms"] <= size["latency"][mode]["p95_ms"]
-    assert {"bm25s", "faiss_flat", "bm25s_common_terms"} <= set(size["baselines"])
-    assert set(size["ratios"]) >= {"keyword_vs_bm25s_median", "dense_vs_flat_median"}
-    assert size["index"]["passages_per_s"] > 0 and size["disk_mb"] > 0
-    assert set(size["index"]["stages"]["seconds"]) == {"normalize", "segment", "embed", "store", "vectors"}
-    assert "| 2k |" in (out / "scale.md").read_text(encoding="utf-8")
-    assert not (tmp_path / "work" / "index-2k").exists()  # indexes are removed after measuring
+    embedded, milvus = data["sizes"]
+    assert (embedded["backend"], milvus["backend"]) == ("embedded", "milvus")
+    assert embedded["vector_index"]["type"] == "ivf_flat" and milvus["vector_index"]["type"] == "milvus:flat"
+    for size in (embedded, milvus):
+        assert size["passages"] == 2000 and size["articles"] == embedded["articles"]
+        assert 0.0 <= size["dense_recall_at_10"] <= 1.0
+        for mode in ("keyword", "dense", "hybrid", "ask", "keyword_common_terms"):
+            assert size["latency"][mode]["median_ms"] <= size["latency"][mode]["p95_ms"]
+        assert {"bm25s", "faiss_flat", "bm25s_common_terms"} <= set(size["baselines"])
+        assert set(size["ratios"]) >= {"keyword_vs_bm25s_median", "dense_vs_flat_median"}
+        assert size["index"]["passages_per_s"] > 0 and size["disk_mb"] > 0
+        assert set(size["index"]["stages"]["seconds"]) == {"normalize", "segment", "embed", "store", "vectors"}
+    assert milvus["dense_recall_at_10"] == 1.0  # a FLAT Milvus index is exact
+    table = (out / "scale.md").read_text(encoding="utf-8")
+    assert "| 2k | embedded |" in table and "| 2k | milvus |" in table
+    assert not list((tmp_path / "work").glob("index-*"))  # indexes are removed after measuring
     shutil.rmtree(tmp_path / "work", ignore_errors=True)
 
 
@@ -135,6 +141,8 @@ def test_ivf_lists_are_retrained_as_the_index_grows(tmp_path):
     v.add(np.arange(600, 1400), x[600:])
     assert v.describe()["nlist"] >= 2 * first["nlist"]
     assert np.array_equal(v.ids(), np.arange(1400))
+    ids, vecs = v.all_vectors()   # what a retrain reads back: every vector under its id
+    assert np.array_equal(np.sort(ids), np.arange(1400)) and np.array_equal(vecs[np.argsort(ids)], x)
     v.remove([5, 6])
     assert len(v) == 1398 and 5 not in set(v.ids().tolist())
     assert v.search(x[100], 1)[0][0] == 100

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .config import Settings, load_settings
+from .config import BACKENDS, Settings, load_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", help="scale mode: corpus sizes in passages, e.g. 10k,100k,1m")
     p.add_argument("--bench-dir", help="benchmark folder (default ../shared/bench)")
     p.add_argument("--out", default="docs/bench", help="scale mode: folder for scale.json/.md/.png")
+    p.add_argument("--backends", help="scale mode: comma-separated backends measured side by side on the "
+                                      "same corpora, e.g. embedded,milvus (default: --backend)")
     p.add_argument("--work-dir", help="scale mode: where the indexes are built (default: a temp folder)")
     p.add_argument("--no-cold", action="store_true", help="scale mode: skip the cold-start timing")
     return ap
@@ -508,13 +510,17 @@ def _cmd_bench(args, settings: Settings) -> int:
         sizes = scalebench.parse_sizes(args.sizes)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
+    backends = [b.strip() for b in (args.backends or settings.backend).split(",") if b.strip()]
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown or not backends:
+        raise CLIError(f"unknown backend {', '.join(unknown) or '(none)'}; choose from {', '.join(BACKENDS)}")
     bench = Path(args.bench_dir) if args.bench_dir else default_bench_dir()
     if not (bench / "DRCD_dev.json").exists():
         raise CLIError(f"no benchmark at {bench} (expected DRCD_dev.json, cmrc2018_dev.json, xquad_zh_en.jsonl); "
                        "give its folder with --bench-dir")
     res = scalebench.run(sizes, settings, bench, bench.parent / "seeds", Path(args.out),
                          Path(args.work_dir) if args.work_dir else None, args.queries, cold=not args.no_cold,
-                         log=lambda m: print(m, file=sys.stderr, flush=True))
+                         log=lambda m: print(m, file=sys.stderr, flush=True), backends=backends)
     print(scalebench.format_table(res["sizes"], res["machine"]))
     if "cold_start" in res:
         print(f"cold start (docsearch search on the seed corpus, new process): {res['cold_start']['cold_median_s']} s")

@@ -4,6 +4,7 @@ The CLI, the app and the tests all go through `DocSearch`; nothing else touches 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -268,7 +269,10 @@ class DocSearch:
                     self.store.set_meta(PENDING_KEY, "1")
                 yield
                 if outermost:
-                    self._sync_vectors()
+                    # Every write path keeps the vectors itself; this is the safety net, and a
+                    # full comparison of the id sets only runs when the counts disagree (at a
+                    # million passages the full comparison costs about a second per write).
+                    self._sync_vectors(full=False)
                     self.store.set_meta(PENDING_KEY, "")
             finally:
                 self.writer.release()
@@ -277,7 +281,8 @@ class DocSearch:
         """Bring the vector file in line with the committed passages and drop temporary files of
         a vector save that never finished. Call with the writer lock held."""
         fixed = []
-        n = self._sync_vectors()
+        # The marker says a write was interrupted: compare the id sets, not just their sizes.
+        n = self._sync_vectors(full=bool(self.store.get_meta(PENDING_KEY)))
         if n:
             fixed.append(f"vectors: {n} added or dropped to match the passages")
         for tmp in self.index_dir.glob(".vectors-*.tmp"):
@@ -372,16 +377,21 @@ class DocSearch:
         with self.writing():
             return self._sync_vectors()
 
-    def _sync_vectors(self) -> int:
+    def _sync_vectors(self, full: bool = True) -> int:
+        """Embed passages without a vector, drop vectors without a passage. `full=False` first
+        compares only the counts and stops there when they agree."""
         import numpy as np
 
-        if self.store.passage_count() == 0 and not self.backend.has_vectors():
+        n_passages = self.store.passage_count()
+        if n_passages == 0 and not self.backend.has_vectors():
             return 0
         vec = self.vectors
-        have = set(vec.ids().tolist())
-        want = set(self.store.passage_ids())
-        extra = sorted(have - want)
-        missing = sorted(want - have)
+        if not full and len(vec) == n_passages:
+            return 0
+        have = np.asarray(vec.ids(), dtype=np.int64)
+        want = np.asarray(self.store.passage_ids(), dtype=np.int64)
+        extra = np.setdiff1d(have, want).tolist()
+        missing = np.setdiff1d(want, have).tolist()
         if not extra and not missing:
             return 0
         vec.remove(extra)
@@ -447,15 +457,24 @@ class DocSearch:
         seen_ids: set[str] = set()  # a set: a million articles make a scan of the dict's values quadratic
         s = self.settings
 
+        def checked() -> Iterator[tuple[ingest.Article, ArticleRow | None, bool]]:
+            """Each article with the stored article of the same text, if any, and whether its id
+            is taken; looked up 256 articles at a time (on a server, one round trip each)."""
+            it = iter(articles)
+            while group := list(itertools.islice(it, 256)):
+                by_hash = self.store.articles_by_hash([a.content_hash for a in group])
+                taken = self.store.articles_by_id([a.ensure_id() for a in group])
+                for art in group:
+                    yield art, by_hash.get(art.content_hash), art.id in taken
+
         def prepared() -> Iterable[tuple[ingest.Article, list]]:
-            for art in articles:
+            for art, dup, id_taken in checked():
                 h = art.content_hash
-                dup = self.store.article_by_hash(h)
                 if dup is not None or h in seen_hashes:
                     report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
                     continue
-                aid = art.ensure_id()
-                if self.store.article(aid) is not None or aid in seen_ids:
+                aid = art.id
+                if id_taken or aid in seen_ids:
                     report.refused.append((art.title, f"article id {aid!r} is already in the library"))
                     continue
                 chunks = chunk_mod.chunk(art.text, s.max_passage_chars, s.heading_max_chars)
@@ -576,15 +595,13 @@ class DocSearch:
 
     def _results(self, ranked: list[tuple[int, float]]) -> list[Result]:
         rows = self.store.passages(i for i, _ in ranked)
-        arts: dict[str, ArticleRow | None] = {}
+        arts = self.store.articles_by_id(p.article_id for p in rows.values())
         out: list[Result] = []
         for pid, score in ranked:
             p = rows.get(pid)
             if p is None:  # a vector whose passage was removed: skip it
                 continue
-            if p.article_id not in arts:
-                arts[p.article_id] = self.store.article(p.article_id)
-            art = arts[p.article_id]
+            art = arts.get(p.article_id)
             title = art.title if art else p.article_id
             out.append(Result(len(out) + 1, p.article_id, title, p.paragraph, p.paragraph_end, p.text,
                               round(float(score), 6), citation(title, p.article_id, p.paragraph, p.paragraph_end),

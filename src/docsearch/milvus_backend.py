@@ -24,7 +24,9 @@ import logging
 import math
 import os
 import time
+import uuid
 import warnings
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -48,6 +50,20 @@ _MAX_TERM_BYTES = 1000
 # occurs inside a token), and the total number of tokens of all passages.
 _WORD_KEY = "w "
 _TOTAL_KEY = " total"
+_ROWS_KEY = " rows"  # passages counted with the term statistics: read in the same query as them
+# Term statistics (see MilvusStore._create_terms): terms hashed into shards, one row per
+# (writer, shard, part) holding a JSON object term -> count.
+_WRITER_FILE = "milvus-writer-id"
+_SHARDS = 16384
+_SHARD_PARTS = 4                 # a shard's counts over this many rows of at most _PART_BYTES
+_PART_BYTES = 60000
+# Buffered count changes before they are written: each write rewrites every shard it touches,
+# and a bulk add touches nearly all of them (about 100 MB of memory at this size).
+_DELTA_MAX = 1_000_000
+# Meta key rewritten with a new random value by every write: readers' caches of counts compare it.
+_VERSION_KEY = "library_version"
+_LEGACY_WRITER = "0" * 32   # counts of a library written before statistics were kept per writer
+_PASSAGE_CACHE = 20_000
 # FTS5's bm25() constants.
 _K1, _B = 1.2, 0.75
 _ARTICLE_FIELDS = ["id", "seq", "title", "source", "date", "url", "script", "original_file", "origin",
@@ -87,6 +103,29 @@ def _like_any(field: str, token_runs: Iterable[str]) -> str:
         pat = run.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         parts.append(f"{field} like {_lit('% ' + pat + ' %')}")
     return " or ".join(parts)
+
+
+def writer_id(index_dir: Path) -> str:
+    """The name under which this index folder's processes write term statistics. Processes that
+    share the folder also share its writer lock, so they never write the same rows at once."""
+    path = Path(index_dir) / _WRITER_FILE
+    for _ in range(2):
+        try:
+            name = path.read_text(encoding="ascii").strip()
+            if len(name) == 32:
+                return name
+        except (OSError, UnicodeDecodeError):
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(uuid.uuid4().hex, encoding="ascii")
+        try:
+            os.link(tmp, path)  # fails if another process named the folder first: read theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="ascii").strip()
 
 
 @contextmanager
@@ -208,6 +247,11 @@ class MilvusStore:
         # verify reports.
         self._pending_texts: list[dict] = []
         self._pending_articles: list[dict] = []
+        self._passage_cache: dict[int, PassageRow] = {}
+        self._phrase_cache: dict[str, int] = {}
+        self._phrase_version: str | None = None
+        self._deleted = False   # rows deleted since the last flush (the version token changes)
+        self.writer = writer_id(settings.index_dir)
         self._create()
         if self.get_meta("format_version") is None:
             self.set_meta("format_version", str(FORMAT_VERSION))
@@ -265,14 +309,119 @@ class MilvusStore:
         self.terms_c = self._create_terms()
 
     def _create_terms(self) -> str:
+        """Passages per term. One row per term costs a row write per new term (about 80 per
+        passage: a bulk add ran at under 100 passages/s), so terms are hashed into shards and a row
+        holds one shard's counts as JSON; an add rewrites the shards it touches. Rows are kept per
+        writer: several app servers add to one library, and a shared row would be a
+        read-modify-write that loses counts when two add at once. A writer changes only its own
+        rows (under its index folder's writer lock); a term's count is the sum over the writers."""
+        DT = self._pm.DataType
         s = self._schema()
-        s.add_field("term", self._pm.DataType.VARCHAR, is_primary=True, max_length=_MAX_TERM_BYTES + 24)
-        s.add_field("df", self._pm.DataType.INT64)
-        return self.c.ensure("terms", s, self._dummy_index(s))
+        s.add_field("key", DT.VARCHAR, is_primary=True, max_length=64)
+        s.add_field("counts", DT.VARCHAR, max_length=_MAX_VARCHAR)
+        name = self.c.ensure("termshards", s, self._dummy_index(s))
+        w = self._schema()
+        w.add_field("id", DT.VARCHAR, is_primary=True, max_length=64)
+        self.writers_c = self.c.ensure("writers", w, self._dummy_index(w))
+        legacy = self.c.name("terms")
+        if self.client.has_collection(legacy):  # one row per term, from earlier versions
+            self.client.load_collection(legacy)
+            rows = self._query_all(legacy, "", ["term", "df"])
+            self._add_to_shards(name, _LEGACY_WRITER, {r["term"]: int(r["df"]) for r in rows})
+            self.client.drop_collection(legacy)
+        return name
+
+    @staticmethod
+    def _shard(term: str) -> int:
+        return zlib.crc32(term.encode("utf-8")) % _SHARDS
+
+    @staticmethod
+    def _part_keys(writer: str, shard: int) -> list[str]:
+        return [f"{writer}:{shard}:{part}" for part in range(_SHARD_PARTS)]
+
+    def _read_shards(self, collection: str, keys: list[str]) -> dict[str, dict[str, int]]:
+        """key -> counts of the rows that exist among `keys`."""
+        out: dict[str, dict[str, int]] = {}
+        for i in range(0, len(keys), _BATCH):
+            part = keys[i:i + _BATCH]
+            for r in self.client.query(collection, filter=f"key in {json.dumps(part)}", output_fields=["key", "counts"]):
+                out[r["key"]] = json.loads(r["counts"])
+        return out
+
+    def _add_to_shards(self, collection: str, writer: str, delta: dict[str, int]) -> None:
+        """Add `delta` to `writer`'s counts: read the shards it touches, rewrite them."""
+        by_shard: dict[int, dict[str, int]] = {}
+        for t, n in delta.items():
+            if n:
+                by_shard.setdefault(self._shard(t), {})[t] = n
+        if not by_shard:
+            return
+        self.client.upsert(self.writers_c, [{"id": writer, **_DUMMY}])  # a rebuild may have cleared it
+        shards = sorted(by_shard)
+        for i in range(0, len(shards), _BATCH // _SHARD_PARTS):
+            group = shards[i:i + _BATCH // _SHARD_PARTS]
+            have = self._read_shards(collection, [k for sh in group for k in self._part_keys(writer, sh)])
+            rows, gone = [], []
+            for sh in group:
+                keys = self._part_keys(writer, sh)
+                counts: dict[str, int] = {}
+                for k in keys:
+                    counts.update(have.get(k, {}))
+                for t, n in by_shard[sh].items():
+                    # Below zero is fine: this writer removed passages another one added.
+                    counts[t] = counts.get(t, 0) + n
+                    if not counts[t]:
+                        del counts[t]
+                parts = self._split(counts)
+                rows += [{"key": k, "counts": c, **_DUMMY} for k, c in zip(keys, parts)]
+                gone += [k for k in keys[len(parts):] if k in have]
+            for j in range(0, len(rows), _BATCH):
+                self.client.upsert(collection, rows[j:j + _BATCH])
+            if gone:
+                self.client.delete(collection, ids=gone)
+
+    @staticmethod
+    def _split(counts: dict[str, int]) -> list[str]:
+        """One shard's counts as JSON texts of at most _PART_BYTES bytes each."""
+        if not counts:
+            return []
+        whole = json.dumps(counts, ensure_ascii=False, separators=(",", ":"))
+        if len(whole.encode("utf-8")) <= _PART_BYTES:  # nearly always: one dump per shard
+            return [whole]
+        parts, cur, size = [], {}, 2
+        for t, n in sorted(counts.items()):
+            item = len(json.dumps({t: n}, ensure_ascii=False).encode("utf-8"))
+            if cur and size + item > _PART_BYTES:
+                parts.append(cur)
+                cur, size = {}, 2
+            cur[t] = n
+            size += item
+        parts.append(cur)
+        if len(parts) > _SHARD_PARTS:
+            raise BackendError(f"term statistics: a shard needs {len(parts)} rows (at most {_SHARD_PARTS}); "
+                               "the library has outgrown this layout")
+        return [json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in parts]
+
+    def _all_counts(self) -> dict[str, int]:
+        """Every term's count, summed over the writers (verify)."""
+        total: dict[str, int] = {}
+        for r in self._query_all(self.terms_c, "", ["counts"]):
+            for t, n in json.loads(r["counts"]).items():
+                total[t] = total.get(t, 0) + n
+        return {t: n for t, n in total.items() if n}
+
+    def _drop_terms(self) -> None:
+        self.client.drop_collection(self.terms_c)
+        self.client.drop_collection(self.writers_c)
+
+    def _writers(self) -> list[str]:
+        rows = self.client.query(self.writers_c, filter='id != ""', output_fields=["id"], limit=_QUERY_WINDOW)
+        return sorted(r["id"] for r in rows)
 
     def drop_all(self) -> None:
-        for kind in ("meta", "articles", "texts", "passages", "terms"):
+        for kind in ("meta", "articles", "texts", "passages", "termshards", "writers", "terms"):
             self.client.drop_collection(self.c.name(kind))
+        self._passage_cache.clear()
 
     # -- helpers -----------------------------------------------------------------------
     def _query_all(self, collection: str, filter_: str, fields: list[str]) -> list[dict]:
@@ -312,32 +461,47 @@ class MilvusStore:
     # -- writes ------------------------------------------------------------------------
     def add_articles(self, items: list[tuple], origin: str,
                      added_at: dict[str, str] | None = None) -> list[list[int]]:
-        """(article, passages, tokens) items; rows are buffered and written at the vector save."""
+        """(article, passages, tokens) items; the passages of all items go in batched inserts (one
+        call per article made a bulk add one round trip per article), the article rows are buffered
+        and written at the vector save."""
         times = added_at or {}
-        return [self.add_article(a, origin, passages, tokens, times.get(a.id)) for a, passages, tokens in items]
+        rows = [row for article, passages, tokens in items for row in self._passage_rows(article.id, passages, tokens)]
+        ids = self._insert_rows(rows)
+        self._count_terms(((t.words, t.grams) for _, _, tokens in items for t in tokens), +1)
+        out, at = [], 0
+        for article, passages, _ in items:
+            out.append(ids[at:at + len(passages)])
+            at += len(passages)
+            self._buffer_article(article, origin, len(passages), times.get(article.id))
+        return out
 
     def optimize(self) -> None:
-        """Nothing to do: Milvus compacts its segments itself."""
+        """The end of a bulk add: write the buffered statistics (Milvus compacts by itself)."""
+        self.flush()
 
     def add_article(self, article, origin: str, passages: list, tokens: list[PassageTokens],
                     added_at: str | None = None) -> list[int]:
+        ids = self._insert_passages(article.id, passages, tokens)
+        self._buffer_article(article, origin, len(ids), added_at)
+        return ids
+
+    def _buffer_article(self, article, origin: str, npassages: int, added_at: str | None) -> None:
         now = added_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
         text = article.text
         parts = [text[i:i + _TEXT_PART_CHARS] for i in range(0, len(text), _TEXT_PART_CHARS)] or [""]
         self._pending_texts.extend({"id": f"{article.id}#{n}", "article_id": article.id, "part": n,
                                     "text": t, **_DUMMY} for n, t in enumerate(parts))
-        ids = self._insert_passages(article.id, passages, tokens)
         self._pending_articles.append({
             "id": article.id, "seq": time.time_ns(), "title": article.title, "source": article.source,
             "date": article.date, "url": article.url, "script": article.script,
             "original_file": article.original_file, "origin": origin, "added_at": now,
             "content_hash": article.content_hash, "extra": json.dumps(article.extra, ensure_ascii=False),
-            "npassages": len(ids), **_DUMMY})
+            "npassages": npassages, **_DUMMY})
         if len(self._pending_texts) >= _BATCH:
             self.flush()
-        return ids
 
-    def _insert_passages(self, article_id: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
+    @staticmethod
+    def _passage_rows(article_id: str, passages: list, tokens: list[PassageTokens]) -> list[dict]:
         rows = []
         for ordinal, (ch, tok) in enumerate(zip(passages, tokens)):
             row = {"article_id": article_id, "ordinal": ordinal, "paragraph": ch.paragraph,
@@ -348,9 +512,16 @@ class MilvusStore:
                     raise ValueError(f"passage {ordinal} of {article_id} is too long for Milvus "
                                      f"({f} over {_MAX_VARCHAR} bytes); lower max_passage_chars")
             rows.append(row)
+        return rows
+
+    def _insert_rows(self, rows: list[dict]) -> list[int]:
         ids: list[int] = []
         for i in range(0, len(rows), _BATCH):
             ids.extend(int(x) for x in self.client.insert(self.passages_c, rows[i:i + _BATCH])["ids"])
+        return ids
+
+    def _insert_passages(self, article_id: str, passages: list, tokens: list[PassageTokens]) -> list[int]:
+        ids = self._insert_rows(self._passage_rows(article_id, passages, tokens))
         self._count_terms(((t.words, t.grams) for t in tokens), +1)
         return ids
 
@@ -358,55 +529,53 @@ class MilvusStore:
         rows = self._query_all(self.passages_c, f"article_id == {_lit(article_id)}", ["id", "words", "grams"])
         if rows:
             self.client.delete(self.passages_c, filter=f"article_id == {_lit(article_id)}")
+            self._forget(int(r["id"]) for r in rows)
             self._count_terms(((r["words"], r["grams"]) for r in rows), -1)
         return sorted(int(r["id"]) for r in rows)
+
+    def _forget(self, ids: Iterable[int]) -> None:
+        """Passages deleted: out of the row cache, and the next flush changes the version token."""
+        self._deleted = True
+        for i in ids:
+            self._passage_cache.pop(i, None)
 
     @staticmethod
     def _term_counts(fields: Iterable[tuple[str, str]]) -> dict[str, int]:
         """Passages per word and per n-gram, and the total token count, of (words, grams) fields."""
         counts: dict[str, int] = {}
-        total = 0
+        total = rows = 0
         for words, grams in fields:
             w, g = words.split(), grams.split()
             total += len(w) + len(g)
+            rows += 1
             for key in [_WORD_KEY + t for t in set(w)] + list(set(g)):
                 if len(key.encode("utf-8")) <= _MAX_TERM_BYTES:
                     counts[key] = counts.get(key, 0) + 1
         if total:
             counts[_TOTAL_KEY] = total
+        if rows:
+            counts[_ROWS_KEY] = rows
         return counts
 
     def _count_terms(self, fields: Iterable[tuple[str, str]], sign: int) -> None:
         for t, n in self._term_counts(fields).items():
             self._term_delta[t] = self._term_delta.get(t, 0) + sign * n
-        if len(self._term_delta) > 50 * _BATCH:
+        if len(self._term_delta) > _DELTA_MAX:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered article texts and rows, then apply the buffered changes to the
-        document frequencies. The latter is a read-modify-write: two editors writing the same terms
-        at the same instant can lose a count; `verify` recounts and reports it, `index --rebuild`
-        recounts."""
+        """Write the buffered article texts and rows, then add the buffered changes to this
+        writer's term counts (its own rows only: see _create_terms)."""
         texts, self._pending_texts = self._pending_texts, []
         arts, self._pending_articles = self._pending_articles, []
         for pending, collection in ((texts, self.texts_c), (arts, self.articles_c)):
             for i in range(0, len(pending), _BATCH):
                 self.client.insert(collection, pending[i:i + _BATCH])
         delta, self._term_delta = self._term_delta, {}
-        terms = sorted(t for t, n in delta.items() if n)
-        for i in range(0, len(terms), _BATCH):
-            part = terms[i:i + _BATCH]
-            have = {r["term"]: int(r["df"]) for r in self.client.query(
-                self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}", output_fields=["term", "df"])}
-            upsert, gone = [], []
-            for t in part:
-                n = have.get(t, 0) + delta[t]
-                (upsert.append({"term": t, "df": n, **_DUMMY}) if n > 0 else gone.append(t))
-            if upsert:
-                self.client.upsert(self.terms_c, upsert)
-            gone = [t for t in gone if t in have]
-            if gone:
-                self.client.delete(self.terms_c, ids=gone)
+        self._add_to_shards(self.terms_c, self.writer, delta)
+        if texts or arts or any(delta.values()) or self._deleted:
+            self._deleted = False
+            self.set_meta(_VERSION_KEY, uuid.uuid4().hex)
 
     def replace_passages(self, article_id: str, passages: list,
                          tokens: list[PassageTokens]) -> tuple[list[int], list[int]]:
@@ -425,6 +594,7 @@ class MilvusStore:
             part = ids[i:i + _BATCH]
             rows = self.client.query(self.passages_c, filter=f"id in {part}", output_fields=["words", "grams"])
             self.client.delete(self.passages_c, ids=part)
+            self._forget(part)
             self._count_terms(((r["words"], r["grams"]) for r in rows), -1)
         self.flush()
 
@@ -432,7 +602,7 @@ class MilvusStore:
         """The keyword fields live in the passage rows; what can drift is the term statistics:
         count them again from `rows`."""
         self._term_delta = {}
-        self.client.drop_collection(self.terms_c)
+        self._drop_terms()
         self.terms_c = self._create_terms()
         self._count_terms(((tok.words, tok.grams) for _, tok in rows), +1)
         self.flush()
@@ -452,7 +622,9 @@ class MilvusStore:
     def clear_derived(self) -> None:
         self._term_delta = {}
         self.client.delete(self.passages_c, filter="id >= 0")
-        self.client.drop_collection(self.terms_c)
+        self._passage_cache.clear()
+        self._deleted = True
+        self._drop_terms()
         self.terms_c = self._create_terms()
 
     def remove_article(self, article_id: str) -> list[int]:
@@ -478,6 +650,19 @@ class MilvusStore:
     def article(self, article_id: str) -> ArticleRow | None:
         rows = self._articles_where(f"id == {_lit(article_id)}")
         return self._article_row(rows[0]) if rows else None
+
+    def articles_by_id(self, article_ids: Iterable[str]) -> dict[str, ArticleRow]:
+        return {row.id: row for row in self._articles_in("id", article_ids)}
+
+    def articles_by_hash(self, hashes: Iterable[str]) -> dict[str, ArticleRow]:
+        return {row.content_hash: row for row in self._articles_in("content_hash", hashes)}
+
+    def _articles_in(self, field: str, values: Iterable[str]) -> Iterator[ArticleRow]:
+        values = list(dict.fromkeys(values))
+        for i in range(0, len(values), _BATCH):
+            part = values[i:i + _BATCH]
+            for r in self._articles_where(f"{field} in {json.dumps(part, ensure_ascii=False)}"):
+                yield self._article_row(r)
 
     def article_by_hash(self, content_hash: str) -> ArticleRow | None:
         rows = self._articles_where(f"content_hash == {_lit(content_hash)}")
@@ -506,17 +691,28 @@ class MilvusStore:
                           int(r["paragraph_end"]), int(r["start"]), int(r["stop"]), r["text"])
 
     def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]:
+        """Rows by id. A passage row never changes (a re-chunked article gets new ids), so rows
+        are kept in a bounded cache: a search reads the same few dozen twice (re-ranking, then
+        results) and each read is a round trip to the server."""
         ids = list(dict.fromkeys(int(i) for i in ids))
-        out: dict[int, PassageRow] = {}
-        for i in range(0, len(ids), _BATCH):
-            part = ids[i:i + _BATCH]
+        out = {i: self._passage_cache[i] for i in ids if i in self._passage_cache}
+        missing = [i for i in ids if i not in out]
+        for i in range(0, len(missing), _BATCH):
+            part = missing[i:i + _BATCH]
             for r in self.client.query(self.passages_c, filter=f"id in {part}", output_fields=_PASSAGE_FIELDS):
                 out[int(r["id"])] = self._passage_row(r)
+        if len(self._passage_cache) + len(missing) > _PASSAGE_CACHE:
+            self._passage_cache.clear()
+        self._passage_cache.update((i, out[i]) for i in missing if i in out)
         return out
 
     def article_passages(self, article_id: str) -> list[PassageRow]:
         rows = self._query_all(self.passages_c, f"article_id == {_lit(article_id)}", _PASSAGE_FIELDS)
         return sorted((self._passage_row(r) for r in rows), key=lambda p: p.ordinal)
+
+    def passage_words(self) -> Iterator[tuple[int, str]]:
+        rows = self._query_all(self.passages_c, "", ["id", "words"])
+        yield from sorted((int(r["id"]), r["words"]) for r in rows)
 
     def passage_ids(self) -> list[int]:
         return sorted(int(r["id"]) for r in self._query_all(self.passages_c, "", ["id"]))
@@ -547,7 +743,7 @@ class MilvusStore:
             errors.append(f"{len(set(arts) - texts)} articles without their text")
         want = self._term_counts((r["words"], r["grams"])
                                  for r in self._query_all(self.passages_c, "", ["words", "grams"]))
-        have = {r["term"]: int(r["df"]) for r in self._query_all(self.terms_c, "", ["term", "df"])}
+        have = self._all_counts()
         if want != have:
             wrong = sum(1 for t in want.keys() | have.keys() if want.get(t) != have.get(t))
             errors.append(f"term statistics: {wrong} words or n-grams with a wrong passage count "
@@ -571,8 +767,9 @@ class MilvusStore:
         columns: one document length for both, column-weighted term frequencies), so both
         backends rank alike. A `postings_budget` keeps the same query terms as the embedded
         engine does (store.rarest_within)."""
+        # One statistics query serves the budget, the IDFs and the collection size.
+        stats = self._stats([_WORD_KEY + t for t in words] + list(grams) + [_TOTAL_KEY, _ROWS_KEY])
         if postings_budget and (words or grams):
-            stats = self._stats([_WORD_KEY + t for t in words] + list(grams))
             df = {("words", t): stats.get(_WORD_KEY + t, 0) for t in words}
             df.update({("grams", t): stats.get(t, 0) for t in grams})
             kept, _ = rarest_within([("words", t) for t in words] + [("grams", t) for t in grams], df, postings_budget)
@@ -582,9 +779,8 @@ class MilvusStore:
         cands = sorted(self._bm25("words", words, depth).keys() | self._bm25("grams", grams, depth).keys())
         if not cands:
             return []
-        keys = [_WORD_KEY + t for t in words] + list(grams)
-        stats = self._stats(keys + [_TOTAL_KEY])
-        n_rows = self.passage_count()
+        # A library written before the row count was kept has no _ROWS_KEY: count the rows.
+        n_rows = stats[_ROWS_KEY] if _ROWS_KEY in stats else self.passage_count()
         avgdl = stats.get(_TOTAL_KEY, 0) / max(n_rows, 1) or 1.0
         phrases = [("words", t, _WORD_KEY + t, weights[0]) for t in words] + \
                   [("grams", t, t, weights[1]) for t in grams]
@@ -608,14 +804,16 @@ class MilvusStore:
         return sorted(scores, key=lambda x: (-x[1], x[0]))[:limit]
 
     def _stats(self, keys: list[str]) -> dict[str, int]:
+        """Passages per term: the sum of every writer's count, read from the terms' shards."""
         self.flush()
-        keys = sorted(set(keys))
+        keys = set(keys)
+        shards = sorted({self._shard(k) for k in keys})
+        rows = self._read_shards(self.terms_c, [k for w in self._writers() for sh in shards
+                                                for k in self._part_keys(w, sh)])
         out: dict[str, int] = {}
-        for i in range(0, len(keys), _BATCH):
-            part = keys[i:i + _BATCH]
-            for r in self.client.query(self.terms_c, filter=f"term in {json.dumps(part, ensure_ascii=False)}",
-                                       output_fields=["term", "df"]):
-                out[r["term"]] = int(r["df"])
+        for counts in rows.values():
+            for k in keys & counts.keys():
+                out[k] = out.get(k, 0) + counts[k]
         return out
 
     def phrase_candidates(self, phrases: list[list[str]]) -> list[int]:
@@ -631,8 +829,17 @@ class MilvusStore:
         return self._stats([t for t in terms if t != _TOTAL_KEY])
 
     def phrase_frequencies(self, phrases: list[str]) -> dict[str, int]:
-        return {p: self._count(self.passages_c, _like_any("chars", [" ".join(toks)]))
-                for p, toks in phrase_tokens(phrases).items()}
+        """Passages holding each phrase. Each count is a LIKE scan of every passage, so counts are
+        cached until any writer changes the library (the version token in the meta collection)."""
+        version = self.get_meta(_VERSION_KEY)
+        if version != self._phrase_version or len(self._phrase_cache) > 100_000:
+            self._phrase_cache, self._phrase_version = {}, version
+        out = {}
+        for p, toks in phrase_tokens(phrases).items():
+            if p not in self._phrase_cache:
+                self._phrase_cache[p] = self._count(self.passages_c, _like_any("chars", [" ".join(toks)]))
+            out[p] = self._phrase_cache[p]
+        return out
 
 
 class MilvusVectors:
@@ -708,6 +915,20 @@ class MilvusVectors:
         finally:
             it.close()
         return np.asarray(sorted(out), dtype=np.int64)
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored (the scale benchmark's exact baseline)."""
+        self._write_pending()
+        it = self.client.query_iterator(self.name, batch_size=_BATCH, filter="", output_fields=["id", "vector"])
+        ids: list[int] = []
+        vecs: list[list[float]] = []
+        try:
+            while batch := it.next():
+                ids.extend(int(r["id"]) for r in batch)
+                vecs.extend(r["vector"] for r in batch)
+        finally:
+            it.close()
+        return np.asarray(ids, dtype=np.int64), np.asarray(vecs, dtype=np.float32).reshape(len(ids), self.dim)
 
     def save(self) -> None:
         self._write_pending()

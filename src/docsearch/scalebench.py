@@ -239,7 +239,7 @@ class BM25sBaseline:
         vocab: dict[str, int] = {}
         self.ids: list[int] = []
         docs: list[list[int]] = []
-        for pid, words in ds.store.db.execute("SELECT rowid, words FROM passage_fts ORDER BY rowid"):
+        for pid, words in ds.store.passage_words():
             # setdefault returns the one int object per token: lists hold pointers, not new ints.
             docs.append([vocab.setdefault(w, len(vocab)) for w in words.split()])
             self.ids.append(pid)
@@ -279,17 +279,37 @@ class ExactDense:
 
 
 # -- one size ---------------------------------------------------------------------------------
+def _bench_settings(settings: Settings, backend: str, size: int, work: Path) -> Settings:
+    """Settings of one (size, backend) cell: its own index folder; on Milvus its own Lite file
+    in that folder, or, when a server URI is configured, its own collections on that server."""
+    index_dir = work / f"index-{size_label(size)}-{backend}"
+    out = replace(settings, backend=backend, index_dir=index_dir, corpus_dir=index_dir / "no-corpus")
+    if backend == "milvus":
+        from .milvus_backend import is_server_uri
+
+        server = settings.milvus_uri if is_server_uri(settings.milvus_uri) else ""
+        out = replace(out, milvus_uri=server, milvus_collection=f"docsearch_bench_{size_label(size)}")
+    return out
+
+
 def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: Settings, work: Path,
-               log: Callable[[str], None]) -> dict:
+               log: Callable[[str], None], backend: str = "embedded") -> dict:
     from .engine import DocSearch
     from .search import analyze
 
-    index_dir = work / f"index-{size_label(size)}"
+    cell = _bench_settings(settings, backend, size, work)
+    index_dir = Path(cell.index_dir)
     shutil.rmtree(index_dir, ignore_errors=True)
-    ds = DocSearch(replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus"))
+    ds = DocSearch(cell)
+    if backend == "milvus":
+        ds.backend.drop_library()  # a server keeps collections of an earlier run under this name
+        ds.close()
+        ds = DocSearch(cell)
+    tag = f"[{size_label(size)} {backend}]"
     _reset_peak_rss()
+    # The same seed for every backend: each measures the same corpus.
     source = _Timed(synthetic_articles(paragraphs, size, seed=size))
-    log(f"[{size_label(size)}] indexing {size} passages ...")
+    log(f"{tag} indexing {size} passages ...")
     cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     report = ds.add_articles(source)
@@ -300,7 +320,7 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
     indexing = wall - source.seconds
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     res: dict = {
-        "size": size, "label": size_label(size), "passages": passages, "articles": len(report.added),
+        "size": size, "label": size_label(size), "backend": backend, "passages": passages, "articles": len(report.added),
         "duplicates": len(report.duplicates),
         "index": {
             "seconds": round(indexing, 1), "generation_seconds": round(source.seconds, 1),
@@ -315,10 +335,10 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
         "disk_mb": _dir_size_mb(index_dir),
         "vector_index": ds.vectors.describe(),
     }
-    log(f"[{size_label(size)}] {passages} passages in {indexing:.0f} s "
+    log(f"{tag} {passages} passages in {indexing:.0f} s "
         f"({res['index']['passages_per_s']}/s), peak RSS {res['index']['peak_rss_mb']} MB; measuring queries ...")
-    ds.store.close()  # reopen: queries see the index as a fresh process would
-    ds = DocSearch(replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus"))
+    ds.close()  # reopen: queries see the index as a fresh process would
+    ds = DocSearch(cell)
     emb = ds.embedder
 
     def keyword(q: str):
@@ -333,17 +353,21 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
     def ask(q: str):
         return ds.ask(q, k=5)
 
+    # One untimed pass first: at a million passages the first queries read the index from disk
+    # (17 GB), and whichever mode came first was measured cold (keyword p95 338 ms, later 58).
+    for q in queries:
+        hybrid(q)
     lat = {"keyword": _latency(keyword, queries), "dense": _latency(dense, queries),
            "hybrid": _latency(hybrid, queries), "ask": _latency(ask, queries[: max(20, len(queries) // 2)])}
     lat["keyword_common_terms"] = _latency(keyword, COMMON_QUERIES * 3, warm=1)
 
     def fts_only(q: str):  # the part bm25s also does: tokenize the query, rank, top 100
         a = analyze(q, 2000)
-        return ds.store.keyword_search(a.words, a.grams, 100, ds.keyword_weights, settings.keyword_postings_budget)
+        return ds.store.keyword_search(a.words, a.grams, 100, ds.keyword_weights, cell.keyword_postings_budget)
     lat["keyword_fts_only"] = _latency(fts_only, queries)
     lat["search_default"] = _latency(lambda q: ds.search(q, k=10), queries)
     res["latency"] = lat
-    log(f"[{size_label(size)}] ours: " + ", ".join(f"{k} {v['median_ms']}/{v['p95_ms']} ms" for k, v in lat.items()))
+    log(f"{tag} ours: " + ", ".join(f"{k} {v['median_ms']}/{v['p95_ms']} ms" for k, v in lat.items()))
 
     t = time.perf_counter()
     bm = BM25sBaseline(ds)
@@ -357,7 +381,7 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
               for q in queries]
     res["baselines"] = base
     res["dense_recall_at_10"] = round(float(np.mean(recall)), 4)
-    ivf = ds.vectors.ivf
+    ivf = getattr(ds.vectors, "ivf", None)
     if ivf is not None:  # the measurement behind the nprobe setting
         configured, sweep = ivf.nprobe, []
         for nprobe in NPROBE_SWEEP:
@@ -368,7 +392,7 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
                           **_latency(lambda q: ds.dense_ranked(qvecs[q], 10), queries)})
         ivf.nprobe = configured
         res["nprobe_sweep"] = sweep
-        log(f"[{size_label(size)}] nprobe sweep: " + ", ".join(f"{x['nprobe']}: {x['recall_at_10']} "
+        log(f"{tag} nprobe sweep: " + ", ".join(f"{x['nprobe']}: {x['recall_at_10']} "
                                                              f"({x['median_ms']} ms)" for x in sweep))
     res["ratios"] = {
         "keyword_vs_bm25s_median": round(lat["keyword"]["median_ms"] / base["bm25s"]["median_ms"], 2),
@@ -378,9 +402,11 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
                                               / base["bm25s_common_terms"]["median_ms"], 2),
         "dense_vs_flat_median": round(lat["dense"]["median_ms"] / base["faiss_flat"]["median_ms"], 2),
     }
-    log(f"[{size_label(size)}] baselines: bm25s {base['bm25s']['median_ms']}/{base['bm25s']['p95_ms']} ms, "
+    log(f"{tag} baselines: bm25s {base['bm25s']['median_ms']}/{base['bm25s']['p95_ms']} ms, "
         f"flat {base['faiss_flat']['median_ms']}/{base['faiss_flat']['p95_ms']} ms, recall@10 {res['dense_recall_at_10']}")
     del bm, exact
+    if backend == "milvus":
+        ds.backend.drop_library()  # a server would keep it; a Lite file goes with its folder
     ds.close()
     return res
 
@@ -411,30 +437,31 @@ def format_table(results: list[dict], machine: str) -> str:
         return f"{d['median_ms']:.1f} / {d['p95_ms']:.1f}"
 
     lines = [f"scale benchmark ({machine}; wall-clock on a machine shared with other work)", "",
-             "| size | passages/s | CPU ms per passage (passages/s on 2 idle cores) | peak RSS MB, main + workers "
-             "| disk MB | vector index |", "|---|---|---|---|---|---|"]
+             "| size | backend | passages/s | CPU ms per passage (passages/s on 2 idle cores) | peak RSS MB, main + workers "
+             "| disk MB | vector index |", "|---|---|---|---|---|---|---|"]
     for r in results:
         ix, vi = r["index"], r["vector_index"]
-        vdesc = vi["type"] + (f" nlist={vi['nlist']} nprobe={vi['nprobe']}" if vi["type"] != "flat" else "")
-        lines.append(f"| {r['label']} | {ix['passages_per_s']:.0f} | {ix.get('cpu_ms_per_passage', 0):.2f} "
+        vdesc = vi["type"] + (f" nlist={vi['nlist']} nprobe={vi['nprobe']}" if "nlist" in vi else "")
+        lines.append(f"| {r['label']} | {r.get('backend', 'embedded')} | {ix['passages_per_s']:.0f} | {ix.get('cpu_ms_per_passage', 0):.2f} "
                      f"({ix.get('passages_per_s_on_2_idle_cores', 0):.0f}) | {ix['peak_rss_mb']:.0f} + "
                      f"{ix['stages'].get('workers', 0)}×{ix['worker_peak_rss_mb']:.0f} | {r['disk_mb']:.0f} | {vdesc} |")
-    lines += ["", "query latency, ms, median / p95 (200 questions; common terms: "
+    n_q = results[0]["latency"]["keyword"]["n"] if results else 0
+    lines += ["", f"query latency, ms, median / p95 ({n_q} questions; common terms: "
               + " ".join(COMMON_QUERIES) + ")", "",
-              "| size | keyword | keyword, FTS stage only | bm25s | keyword ÷ bm25s | common terms p50: keyword / bm25s "
-              "| dense | exact flat | dense recall@10 | hybrid | ask |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| size | backend | keyword | keyword, FTS stage only | bm25s | keyword ÷ bm25s | common terms p50: keyword / bm25s "
+              "| dense | exact flat | dense recall@10 | hybrid | ask |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lat, base = r["latency"], r["baselines"]
         fts = lat.get("keyword_fts_only")
         lines.append(
-            f"| {r['label']} | {pp(lat['keyword'])} | {pp(fts) if fts else '–'} | {pp(base['bm25s'])} "
+            f"| {r['label']} | {r.get('backend', 'embedded')} | {pp(lat['keyword'])} | {pp(fts) if fts else '–'} | {pp(base['bm25s'])} "
             f"| {r['ratios']['keyword_vs_bm25s_median']:.2f}× | {lat['keyword_common_terms']['median_ms']:.1f} / "
             f"{base['bm25s_common_terms']['median_ms']:.1f} | {pp(lat['dense'])} | {pp(base['faiss_flat'])} "
             f"| {r['dense_recall_at_10']:.3f} | {pp(lat['hybrid'])} | {pp(lat['ask'])} |")
     lines += ["", "indexing seconds per stage (normalize/segment: seconds inside the workers):"]
     for r in results:
         st = r["index"]["stages"]
-        lines.append(f"  {r['label']}: " + ", ".join(f"{k} {v:.0f} s ({st['passages_per_s'][k]}/s)"
+        lines.append(f"  {r['label']} {r.get('backend', 'embedded')}: " + ", ".join(f"{k} {v:.0f} s ({st['passages_per_s'][k]}/s)"
                                                   for k, v in st.get("seconds", {}).items()))
     for r in results:
         if r.get("nprobe_sweep"):
@@ -452,6 +479,8 @@ def plot(results: list[dict], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    # One line per series against size: the embedded engine's rows when there are others too.
+    results = [r for r in results if r.get("backend", "embedded") == "embedded"] or results
     sizes = [r["passages"] for r in results]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     series = [("keyword", lambda r: r["latency"]["keyword"]), ("bm25s baseline", lambda r: r["baselines"]["bm25s"]),
@@ -490,9 +519,10 @@ def plot(results: list[dict], path: Path) -> bool:
 
 def run(sizes: list[int], settings: Settings, bench: Path, seeds: Path | None, out_dir: Path,
         work: Path | None = None, n_queries: int = 200, cold: bool = True,
-        log: Callable[[str], None] = print) -> dict:
-    """Every size in turn; JSON, table and plot written to out_dir after each size (so a run
-    stopped during the largest size keeps the smaller ones)."""
+        log: Callable[[str], None] = print, backends: list[str] | None = None) -> dict:
+    """Every size in turn, on each backend (the same corpus for each); JSON, table and plot
+    written to out_dir after each (so a run stopped during the largest size keeps the rest)."""
+    backends = backends or [settings.backend]
     out_dir.mkdir(parents=True, exist_ok=True)
     own_work = work is None
     work = Path(work or tempfile.mkdtemp(prefix="docsearch-scale-"))
@@ -505,15 +535,16 @@ def run(sizes: list[int], settings: Settings, bench: Path, seeds: Path | None, o
                      "index_batch_passages", "index_workers", "vector_exact_max", "ivf_nlist", "ivf_nprobe",
                      "keyword_postings_budget")},
                  "source_paragraphs": len(paragraphs), "queries": len(queries),
-                 "common_queries": COMMON_QUERIES, "sizes": []}
+                 "common_queries": COMMON_QUERIES, "backends": backends, "sizes": []}
     if cold:
         out["cold_start"] = cold_start(settings, Path(settings.corpus_dir))
         log(f"cold start: {out['cold_start']}")
     try:
         for size in sizes:
-            out["sizes"].append(bench_size(size, paragraphs, queries, settings, work, log))
-            write(out, out_dir)
-            shutil.rmtree(work / f"index-{size_label(size)}", ignore_errors=True)
+            for backend in backends:
+                out["sizes"].append(bench_size(size, paragraphs, queries, settings, work, log, backend))
+                write(out, out_dir)
+                shutil.rmtree(_bench_settings(settings, backend, size, work).index_dir, ignore_errors=True)
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)

@@ -74,6 +74,8 @@ class Store(Protocol):
     def prune_keyword_rows(self) -> int: ...
     def remove_article(self, article_id: str) -> list[int]: ...
     def article(self, article_id: str) -> ArticleRow | None: ...
+    def articles_by_id(self, article_ids: Iterable[str]) -> dict[str, ArticleRow]: ...
+    def articles_by_hash(self, hashes: Iterable[str]) -> dict[str, ArticleRow]: ...
     def article_text(self, article_id: str) -> str | None: ...
     def article_by_hash(self, content_hash: str) -> ArticleRow | None: ...
     def articles(self) -> list[ArticleRow]: ...
@@ -82,6 +84,7 @@ class Store(Protocol):
     def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]: ...
     def article_passages(self, article_id: str) -> list[PassageRow]: ...
     def passage_ids(self) -> list[int]: ...
+    def passage_words(self) -> Iterator[tuple[int, str]]: ...
     def passage_count(self) -> int: ...
     def orphan_passages(self) -> list[int]: ...
     def fts_ids(self, table: str) -> list[int]: ...
@@ -334,6 +337,22 @@ class SQLiteStore:
         r = self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.id=?", (article_id,)).fetchone()
         return self._article_row(r) if r else None
 
+    def articles_by_id(self, article_ids: Iterable[str]) -> dict[str, ArticleRow]:
+        """The rows of these articles (those that exist), by id."""
+        return {row.id: row for row in self._articles_where("id", article_ids)}
+
+    def articles_by_hash(self, hashes: Iterable[str]) -> dict[str, ArticleRow]:
+        """The stored articles with these content hashes, by hash."""
+        return {row.content_hash: row for row in self._articles_where("content_hash", hashes)}
+
+    def _articles_where(self, column: str, values: Iterable[str]) -> Iterator[ArticleRow]:
+        values = list(dict.fromkeys(values))
+        for i in range(0, len(values), 500):  # one query per 500 values (SQLite's variable limit)
+            part = values[i:i + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.{column} IN ({marks})", part):
+                yield self._article_row(r)
+
     def article_by_hash(self, content_hash: str) -> ArticleRow | None:
         r = self.db.execute(f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.content_hash=?",
                             (content_hash,)).fetchone()
@@ -373,6 +392,10 @@ class SQLiteStore:
             'SELECT id, article_id, ordinal, paragraph, paragraph_end, start, "end", text FROM passages'
             " WHERE article_id=? ORDER BY ordinal", (article_id,))
         return [PassageRow(*r) for r in rows]
+
+    def passage_words(self) -> Iterator[tuple[int, str]]:
+        """(passage id, its jieba words joined by spaces) for every passage, by id."""
+        yield from self.db.execute("SELECT rowid, words FROM passage_fts ORDER BY rowid")
 
     def passage_ids(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM passages ORDER BY id")]
