@@ -367,3 +367,27 @@ def test_a_large_shard_of_term_counts_is_split_into_rows_and_read_back_whole():
     assert mb.MilvusStore._split({"美国": 3}) == ['{"美国":3}'] and mb.MilvusStore._split({}) == []
     with pytest.raises(mb.BackendError, match="outgrown"):
         mb.MilvusStore._split({f"词{i:07d}": 1 for i in range(40000)})
+
+
+@needs_milvus
+def test_a_dense_index_type_the_engine_refuses_is_one_clear_error(tmp_path):
+    """HNSW: built on a server; Milvus Lite refuses it, and the user gets one line naming it."""
+    from docsearch.backend import BackendError
+
+    settings = milvus_settings(tmp_path / "m", corpus_dir=tmp_path / "none", milvus_index_type="HNSW")
+    if MILVUS_SERVER:
+        ds = DocSearch(settings)
+        try:
+            a = _article("灌装线扩建。")
+            ds.add_articles([a])
+            assert ds.search("灌装线", k=1, dense_weight=1.0).results[0].article_id == a.id
+        finally:
+            ds.backend.drop_library()
+            ds.close()
+        return
+    ds = DocSearch(settings)
+    try:
+        with pytest.raises(BackendError, match="HNSW.*local mode only support"):
+            ds.add_articles([_article("灌装线扩建。")])
+    finally:
+        ds.close()

@@ -223,8 +223,13 @@ class _Collections:
             try:
                 self.client.create_collection(name, schema=schema, index_params=index_params,
                                               consistency_level="Strong")
-            except Exception:  # noqa: BLE001 - another process created it first
+            except Exception:  # noqa: BLE001 - another process may have created it first
                 if not self.client.has_collection(name):
+                    raise
+                if not self.client.list_indexes(name):
+                    # Created, but its index was refused (e.g. an index type Milvus Lite lacks):
+                    # not a lost race. Leave nothing half-made behind.
+                    self.client.drop_collection(name)
                     raise
         self.client.load_collection(name)
         return name
@@ -842,6 +847,11 @@ class MilvusStore:
         return out
 
 
+# Build parameters per dense index type. HNSW (servers only: Milvus Lite refuses it) with the
+# common M=16, efConstruction=200; not measured here, as no server could run on these machines.
+_BUILD_PARAMS = {"IVF_FLAT": {"nlist": 128}, "HNSW": {"M": 16, "efConstruction": 200}}
+
+
 class MilvusVectors:
     """`vectors.VectorIndex` on a Milvus collection: passage id -> vector, inner product."""
 
@@ -857,9 +867,13 @@ class MilvusVectors:
         s.add_field("id", pm.DataType.INT64, is_primary=True)
         s.add_field("vector", pm.DataType.FLOAT_VECTOR, dim=self.dim)
         ip = client.prepare_index_params()
-        params = {"nlist": 128} if self.index_type == "IVF_FLAT" else {}
-        ip.add_index("vector", index_type=self.index_type, metric_type="IP", params=params)
-        self.name = collections.ensure("vectors", s, ip)
+        ip.add_index("vector", index_type=self.index_type, metric_type="IP",
+                     params=_BUILD_PARAMS.get(self.index_type, {}))
+        try:
+            self.name = collections.ensure("vectors", s, ip)
+        except pm.exceptions.MilvusException as exc:  # e.g. HNSW on Milvus Lite
+            raise BackendError(f"cannot create the vector index {self.index_type} "
+                               f"(milvus_index_type): {_reason(exc)}") from exc
         have = self._dim_of_collection()
         if have != self.dim:
             raise BackendError(f"Milvus collection {self.name} holds {have}-dimensional vectors, "
@@ -900,6 +914,8 @@ class MilvusVectors:
         params: dict[str, Any] = {"metric_type": "IP"}
         if self.index_type == "IVF_FLAT":
             params["params"] = {"nprobe": 32}
+        elif self.index_type == "HNSW":
+            params["params"] = {"ef": max(64, k)}  # ef below k would return fewer than k
         res = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
                                  anns_field="vector", limit=min(k, _QUERY_WINDOW), search_params=params,
                                  output_fields=[])
