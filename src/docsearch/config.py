@@ -61,7 +61,8 @@ class Settings:
     milvus_token: str = ""
     # Collection name prefix: several libraries can share one server.
     milvus_collection: str = "docsearch"
-    # Dense index on Milvus: FLAT (exact, like the embedded engine), IVF_FLAT or AUTOINDEX.
+    # Dense index on Milvus: FLAT (exact, like the embedded engine), IVF_FLAT, AUTOINDEX, or HNSW
+    # on a server (Milvus Lite refuses it).
     milvus_index_type: str = "FLAT"
     # Seconds to wait for a Milvus Lite file another process holds (one process per file).
     milvus_lite_wait: float = 10.0
@@ -69,10 +70,6 @@ class Settings:
     milvus_timeout: float = 10.0
     # No changes to the library from the app (a reference deployment); see access.py.
     read_only: bool = False
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
     # -- scale (see `docsearch bench --sizes`) --
     # Passages per indexing batch: one transaction, one embedding call, one vector add each.
     index_batch_passages: int = 4000
@@ -95,6 +92,10 @@ class Settings:
     # terms sum to 8.6k rows at the median, 32k at most) 10k leaves keyword R@1/R@5 unchanged
     # (0.9606/0.9947, 3,372 questions); at 100k passages the FTS stage went from 490 to 18 ms.
     keyword_postings_budget: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """Return a copy with the given non-None values applied (CLI flags use this)."""

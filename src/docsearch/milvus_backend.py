@@ -669,10 +669,6 @@ class MilvusStore:
             for r in self._articles_where(f"{field} in {json.dumps(part, ensure_ascii=False)}"):
                 yield self._article_row(r)
 
-    def article_by_hash(self, content_hash: str) -> ArticleRow | None:
-        rows = self._articles_where(f"content_hash == {_lit(content_hash)}")
-        return self._article_row(rows[0]) if rows else None
-
     def article_text(self, article_id: str) -> str | None:
         if self.article(article_id) is None:
             return None
