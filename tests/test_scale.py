@@ -121,6 +121,9 @@ def test_small_scale_bench_writes_json_with_baselines_and_recall(tmp_path):
         assert set(size["ratios"]) >= {"keyword_vs_bm25s_median", "dense_vs_flat_median"}
         assert size["index"]["passages_per_s"] > 0 and size["disk_mb"] > 0
         assert set(size["index"]["stages"]["seconds"]) == {"normalize", "segment", "embed", "store", "vectors"}
+    # a separate search process opened the library and answered (not on Milvus Lite: one process per file)
+    assert embedded["serving"]["first_result_s"] > 0 and embedded["serving"]["peak_rss_mb"] > 50
+    assert "serving" not in milvus
     assert milvus["dense_recall_at_10"] == 1.0  # a FLAT Milvus index is exact
     table = (out / "scale.md").read_text(encoding="utf-8")
     assert "| 2k | embedded |" in table and "| 2k | milvus |" in table

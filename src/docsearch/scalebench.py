@@ -306,6 +306,7 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
         ds.close()
         ds = DocSearch(cell)
     tag = f"[{size_label(size)} {backend}]"
+    load_before = round(os.getloadavg()[0], 2)  # wall-clock figures mean little on a busy machine
     _reset_peak_rss()
     # The same seed for every backend: each measures the same corpus.
     source = _Timed(synthetic_articles(paragraphs, size, seed=size))
@@ -320,7 +321,8 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
     indexing = wall - source.seconds
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     res: dict = {
-        "size": size, "label": size_label(size), "backend": backend, "passages": passages, "articles": len(report.added),
+        "size": size, "label": size_label(size), "backend": backend, "load_avg_1m_before": load_before,
+        "passages": passages, "articles": len(report.added),
         "duplicates": len(report.duplicates),
         "index": {
             "seconds": round(indexing, 1), "generation_seconds": round(source.seconds, 1),
@@ -338,6 +340,10 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
     log(f"{tag} {passages} passages in {indexing:.0f} s "
         f"({res['index']['passages_per_s']}/s), peak RSS {res['index']['peak_rss_mb']} MB; measuring queries ...")
     ds.close()  # reopen: queries see the index as a fresh process would
+    if backend == "embedded" or cell.milvus_uri:  # Milvus Lite keeps its file until this process exits
+        res["serving"] = serving_probe(cell, queries[:20])
+        log(f"{tag} new search process: first result {res['serving']['first_result_s']} s, "
+            f"peak RSS {res['serving']['peak_rss_mb']} MB")
     ds = DocSearch(cell)
     emb = ds.embedder
 
@@ -411,6 +417,38 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
     return res
 
 
+_SERVING_PROBE = """
+import json, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from docsearch.config import Settings
+from docsearch.engine import DocSearch
+args = json.loads(sys.stdin.read())
+ds = DocSearch(Settings().with_overrides(**args["settings"]))
+first = None
+for q in args["queries"]:
+    ds.search(q, k=10)
+    first = first or time.perf_counter() - t0
+hwm = [l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:")]
+print(json.dumps({"first_result_s": round(first or 0.0, 2),
+                  "peak_rss_mb": round(int(hwm[0].split()[1]) / 1024, 1) if hwm else None}))
+"""
+
+
+def serving_probe(cell: Settings, queries: list[str]) -> dict:
+    """What a search process needs at this size: a new process opens the index (the page cache is
+    warm from indexing) and runs default searches; seconds to its first result and its peak RSS."""
+    import subprocess
+    from dataclasses import asdict
+
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cell).items()}
+    done = subprocess.run([sys.executable, "-c", _SERVING_PROBE], capture_output=True, text=True,
+                          input=json.dumps({"settings": settings, "queries": queries}, ensure_ascii=False))
+    if done.returncode != 0:
+        raise RuntimeError(f"the search process on {cell.index_dir} failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def cold_start(settings: Settings, corpus_dir: Path, query: str = "美国制造业回流的主要来源地是哪里?") -> dict:
     """Seconds from `docsearch search` invocation to its result on the seed corpus, in a new
     process, index already built (the first run builds it and is reported apart)."""
@@ -436,7 +474,9 @@ def format_table(results: list[dict], machine: str) -> str:
     def pp(d: dict) -> str:
         return f"{d['median_ms']:.1f} / {d['p95_ms']:.1f}"
 
-    lines = [f"scale benchmark ({machine}; wall-clock on a machine shared with other work)", "",
+    loads = [f"{r['label']} {r['load_avg_1m_before']}" for r in results if "load_avg_1m_before" in r]
+    lines = [f"scale benchmark ({machine}; wall-clock"
+             + (f"; 1-minute load average before each size: {', '.join(loads)})" if loads else ")"), "",
              "| size | backend | passages/s | CPU ms per passage (passages/s on 2 idle cores) | peak RSS MB, main + workers "
              "| disk MB | vector index |", "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -463,6 +503,11 @@ def format_table(results: list[dict], machine: str) -> str:
         st = r["index"]["stages"]
         lines.append(f"  {r['label']} {r.get('backend', 'embedded')}: " + ", ".join(f"{k} {v:.0f} s ({st['passages_per_s'][k]}/s)"
                                                   for k, v in st.get("seconds", {}).items()))
+    for r in results:
+        if r.get("serving"):
+            lines.append(f"  {r['label']} {r.get('backend', 'embedded')}: a new search process (page cache warm) gives its "
+                         f"first result in {r['serving']['first_result_s']} s and peaks at "
+                         f"{r['serving']['peak_rss_mb']:.0f} MB RSS over 20 searches")
     for r in results:
         if r.get("nprobe_sweep"):
             lines.append(f"  {r['label']} IVF nprobe → recall@10 (dense median ms): " + ", ".join(
