@@ -341,7 +341,7 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
         f"({res['index']['passages_per_s']}/s), peak RSS {res['index']['peak_rss_mb']} MB; measuring queries ...")
     ds.close()  # reopen: queries see the index as a fresh process would
     if backend == "embedded" or cell.milvus_uri:  # Milvus Lite keeps its file until this process exits
-        res["serving"] = serving_probe(cell, queries[:20])
+        res["serving"] = serving_probe(cell, queries[:SERVING_SEARCHES])
         log(f"{tag} new search process: first result {res['serving']['first_result_s']} s, "
             f"peak RSS {res['serving']['peak_rss_mb']} MB")
     ds = DocSearch(cell)
@@ -420,7 +420,6 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
 _SERVING_PROBE = """
 import json, sys, time
 t0 = time.perf_counter()
-from pathlib import Path
 from docsearch.config import Settings
 from docsearch.engine import DocSearch
 args = json.loads(sys.stdin.read())
@@ -429,10 +428,10 @@ first = None
 for q in args["queries"]:
     ds.search(q, k=10)
     first = first or time.perf_counter() - t0
-hwm = [l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:")]
-print(json.dumps({"first_result_s": round(first or 0.0, 2),
-                  "peak_rss_mb": round(int(hwm[0].split()[1]) / 1024, 1) if hwm else None}))
+from docsearch.scalebench import _peak_rss_mb  # after the timing: its imports are not a search's
+print(json.dumps({"first_result_s": round(first or 0.0, 2), "peak_rss_mb": _peak_rss_mb()}))
 """
+SERVING_SEARCHES = 20
 
 
 def serving_probe(cell: Settings, queries: list[str]) -> dict:
@@ -507,7 +506,7 @@ def format_table(results: list[dict], machine: str) -> str:
         if r.get("serving"):
             lines.append(f"  {r['label']} {r.get('backend', 'embedded')}: a new search process (page cache warm) gives its "
                          f"first result in {r['serving']['first_result_s']} s and peaks at "
-                         f"{r['serving']['peak_rss_mb']:.0f} MB RSS over 20 searches")
+                         f"{r['serving']['peak_rss_mb']:.0f} MB RSS over {SERVING_SEARCHES} searches")
     for r in results:
         if r.get("nprobe_sweep"):
             lines.append(f"  {r['label']} IVF nprobe → recall@10 (dense median ms): " + ", ".join(
