@@ -1,11 +1,11 @@
-"""Shared fixtures. Everything is real: SQLite, FAISS, jieba, OpenCC and the offline model."""
+"""Shared fixtures. Everything is real: SQLite, FAISS, Milvus Lite, jieba, OpenCC and the offline
+model. Helpers that tests import by name are in helpers.py.
+
+Slow suites (kill trials, the scale benchmark, the browser, Milvus) carry the `slow` marker, set
+here by module or by backend: `pytest -m "not slow"` is the fast run."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,17 +15,18 @@ from hypothesis import settings as hypothesis_settings
 hypothesis_settings.register_profile("docsearch", deadline=None, max_examples=100)
 hypothesis_settings.load_profile("docsearch")
 
-from docsearch.config import Settings
-from docsearch.engine import DocSearch
+from docsearch.engine import DocSearch  # noqa: E402
+from helpers import MILVUS_SERVER, milvus_available, milvus_settings, settings_for  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "corpus"
-SHARED = REPO.parent / "shared"
-BENCH = SHARED / "bench"
+SLOW_MODULES = ("ui/test_browser.py", "tools/test_scale.py")
 
 
-def settings_for(index_dir: Path, **kw) -> Settings:
-    return Settings(index_dir=index_dir, corpus_dir=kw.pop("corpus_dir", CORPUS), **kw)
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        path = Path(str(item.fspath)).as_posix()
+        on_milvus = "milvus" in item.name.lower() or "milvus" in getattr(item, "fixturenames", ())
+        if path.endswith(SLOW_MODULES) or on_milvus or "milvus_seed" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -53,52 +54,12 @@ def fresh(tmp_path, seed_index_dir) -> DocSearch:
     ds.close()
 
 
-def needs_bench():
-    return pytest.mark.skipif(not (BENCH / "seed_dev_qa.jsonl").exists(),
-                              reason="../shared/bench is not beside the repo")
-
-
-def run_cli(index_dir, *args, stdin=None, corpus=CORPUS, env=None, timeout=600):
-    """The installed command line, as a user runs it: (exit code, stdout, stderr)."""
-    cmd = [sys.executable, "-m", "docsearch.cli", "--index-dir", str(index_dir), "--corpus-dir", str(corpus), *args]
-    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=REPO,
-                       env={**os.environ, **(env or {})})
-    return p.returncode, p.stdout, p.stderr
-
-
 @pytest.fixture()
 def ix(tmp_path, seed_index_dir) -> Path:
     """A private, writable copy of the seed index folder (for the command line)."""
     d = tmp_path / "ix"
     shutil.copytree(seed_index_dir, d)
     return d
-
-
-# -- backends ---------------------------------------------------------------------------------
-# Backend-facing tests run on the embedded engine and on Milvus: Milvus Lite in a temp folder, or
-# the server named by DOCSEARCH_MILVUS_URI (each session then uses collections of its own).
-MILVUS_SERVER = os.environ.get("DOCSEARCH_MILVUS_URI", "")
-
-
-def milvus_available() -> bool:
-    try:
-        import pymilvus  # noqa: F401
-        if not MILVUS_SERVER:
-            import milvus_lite  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_milvus = pytest.mark.skipif(not milvus_available(), reason="pymilvus / milvus-lite not installed "
-                                  "(pip install -e '.[milvus]')")
-
-
-def milvus_settings(index_dir: Path, prefix: str = "", **kw) -> Settings:
-    """Settings for a Milvus library: the test server if one is named, else Milvus Lite in index_dir."""
-    prefix = prefix or f"docsearch_test_{uuid.uuid4().hex[:8]}"
-    return settings_for(index_dir, backend="milvus", milvus_uri=MILVUS_SERVER,
-                        milvus_collection=prefix, milvus_token=os.environ.get("DOCSEARCH_MILVUS_TOKEN", ""), **kw)
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +71,7 @@ def milvus_seed(tmp_path_factory):
     ds.index()
     yield ds
     if MILVUS_SERVER:
-        ds.backend.drop_library()
+        ds.drop_library()
     ds.close()
 
 

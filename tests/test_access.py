@@ -9,7 +9,7 @@ from docsearch import access
 from docsearch.config import Settings, load_settings
 from docsearch.engine import DocSearch
 
-from conftest import CORPUS, REPO, settings_for
+from helpers import CORPUS, REPO, settings_for
 
 
 def test_credentials_are_salted_and_checked():

@@ -3,10 +3,11 @@ import json
 
 import pytest
 
-from docsearch.engine import DocSearch, VECTORS_NAME
+from docsearch.engine import DocSearch
+from docsearch.storage.embedded.backend import VECTORS_NAME
 from docsearch.ingest import Article
 
-from conftest import BENCH, needs_bench, settings_for
+from helpers import BENCH, needs_bench, settings_for
 
 
 def _seed_questions():
@@ -19,8 +20,8 @@ def _seed_questions():
 @needs_bench()
 @pytest.mark.parametrize("q", [q for q in _seed_questions() if q["lang"] != "en"], ids=lambda q: q["id"])
 def test_every_chinese_seed_question_is_answered_at_rank_1(seed, q):
-    from docsearch.normalize import _converter
-    t2s = _converter("t2s")
+    from docsearch.text.normalize import converter
+    t2s = converter("t2s")
     top = seed.search(q["q"], k=1).results[0]
     assert any(g in t2s.convert(top.text) for g in q["gold"]), top.citation
 
@@ -28,8 +29,8 @@ def test_every_chinese_seed_question_is_answered_at_rank_1(seed, q):
 @needs_bench()
 @pytest.mark.parametrize("q", [q for q in _seed_questions() if q["lang"] == "en"], ids=lambda q: q["id"])
 def test_english_seed_questions_find_their_chinese_passage_in_the_top_5(seed, q):
-    from docsearch.normalize import _converter
-    t2s = _converter("t2s")
+    from docsearch.text.normalize import converter
+    t2s = converter("t2s")
     texts = [t2s.convert(r.text) for r in seed.search(q["q"], k=5).results]
     assert any(g in t for t in texts for g in q["gold"]), q["q"]
 
@@ -73,7 +74,7 @@ def test_add_dedup_remove_and_verify(fresh):
 
 def test_verify_detects_missing_vectors_and_sync_heals_them(fresh):
     (fresh.index_dir / VECTORS_NAME).unlink()
-    fresh._vectors = None
+    fresh.library.drop_vectors()
     assert any("vector" in p for p in fresh.verify())
     fresh.sync_vectors()
     assert fresh.verify() == []

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from docsearch.engine import DocSearch
-from docsearch.search import QueryError
+from docsearch.errors import QueryError
 
-from conftest import settings_for
-from test_ingest import _minimal_pdf
+from helpers import settings_for
+from helpers import minimal_pdf
 
 FUZZ_EXAMPLES = int(os.environ.get("DOCSEARCH_FUZZ_EXAMPLES", "120"))
 SYNTAX = ["AND", "OR", "NOT", '"', "*", "^", "NEAR(", "(", ")", ":", "{words grams}:", "C++", "a:b", "-", "+",
@@ -93,7 +93,7 @@ def _docx_bytes() -> bytes:
 
 
 DOCX = _docx_bytes()
-PDF = _minimal_pdf(["Reshoring of US manufacturing", "accelerated after 2020."])
+PDF = minimal_pdf(["Reshoring of US manufacturing", "accelerated after 2020."])
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "gb18030", "big5", "latin-1"]
 
 

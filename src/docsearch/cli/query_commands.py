@@ -1,0 +1,113 @@
+"""Commands that read: search, ask (one query, or a batch from stdin) and lookup."""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Iterator
+
+from docsearch.cli.common import EXIT_OK, engine, one_line, print_json
+from docsearch.config import Settings
+from docsearch.errors import QueryError
+
+
+def _queries(arg: str) -> Iterator[str]:
+    if arg != "-":
+        yield arg
+        return
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        if line.strip():
+            yield line
+
+
+def _batch(args, run: Callable[[str], dict], show: Callable[[dict], None]) -> int:
+    batch = args.query == "-"
+    for q in _queries(args.query):
+        try:
+            out = run(q)
+        except QueryError as exc:
+            if not batch:
+                raise
+            out = {"query": q, "results": [], "error": str(exc)}
+        if args.json:
+            print_json(out)
+        else:
+            show(out)
+        if batch:
+            sys.stdout.flush()
+    return EXIT_OK
+
+
+def _notes(out: dict) -> None:
+    for note in out.get("notes", []):
+        print(f"docsearch: note: {note}", file=sys.stderr)
+
+
+def _query_command(args, settings: Settings, method: str, show: Callable[[dict], None]) -> int:
+    """search and ask: one query or a batch from stdin, JSON lines or plain text."""
+    ds = engine(settings)
+
+    def run(q: str) -> dict:
+        out = getattr(ds, method)(q, k=args.k).to_json()
+        _notes(out)
+        return out
+    return _batch(args, run, show)
+
+
+def _show_understood(out: dict) -> None:
+    for t in out.get("translations", []):
+        print(f"translated: {t['english']} -> {' / '.join(t['chinese'])}")
+    print(f"understood as: {' '.join(out['understood_as'])}")
+
+
+def _show_search(out: dict) -> None:
+    print(f"query: {out['query']}")
+    _show_understood(out)
+    if not out["results"]:
+        print("no passages found")
+    for r in out["results"]:
+        print(f"\n{r['rank']}. {r['citation']}  (score {r['score']:.3f})\n   {one_line(r['text'])}")
+    print()
+
+
+def _show_ask(out: dict) -> None:
+    print(f"question: {out['question']}")
+    _show_understood(out)
+    if not out["answer"]:
+        print("no answer found")
+    for n, a in enumerate(out["answer"], 1):
+        print(f"[{n}] {a['text']}\n    — {a['citation']}")
+    print("\npassages:")
+    for p in out["passages"]:
+        text, a, b = p["text"], p["answer_start"], p["answer_end"]
+        print(f"\n{p['rank']}. {p['citation']}\n   {one_line(text[:a])}【{one_line(text[a:b])}】{one_line(text[b:])}")
+    print()
+
+
+def _cmd_search(args, settings: Settings) -> int:
+    return _query_command(args, settings, "search", _show_search)
+
+
+def _cmd_ask(args, settings: Settings) -> int:
+    return _query_command(args, settings, "ask", _show_ask)
+
+
+def _cmd_lookup(args, settings: Settings) -> int:
+    ds = engine(settings)
+    resp = ds.lookup(args.keyword, limit=args.limit)
+    if args.json:
+        print_json(resp.to_json())
+        return EXIT_OK
+    print(f"keyword: {resp.keyword}  (forms: {', '.join(resp.forms)})")
+    for h in resp.results:
+        marked, last = [], 0
+        for a, b in h.matches:
+            marked += [h.text[last:a], "【", h.text[a:b], "】"]
+            last = b
+        marked.append(h.text[last:])
+        print(f"\n{h.citation}\n   {one_line(''.join(marked))}")
+    counts = ", ".join(f"{a}: {n}" for a, n in resp.counts.items())
+    print(f"\n{len(resp.results)} passages" + (f"; occurrences per article: {counts}" if counts else ""))
+    return EXIT_OK
+
+
+COMMANDS = {"search": _cmd_search, "ask": _cmd_ask, "lookup": _cmd_lookup}

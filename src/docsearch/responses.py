@@ -1,0 +1,131 @@
+"""What the facade returns: search results, answers, look-up hits and add reports. Each knows its
+JSON form, which is the CLI's `--json` output and what the app renders."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Result:
+    rank: int
+    article_id: str
+    title: str
+    paragraph: int
+    paragraph_end: int
+    text: str
+    score: float
+    citation: str
+    passage_id: int
+    source: str = ""
+    date: str = ""
+    start: int = 0
+    end: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    results: list[Result]
+    terms: list[str]
+    notes: list[str] = field(default_factory=list)
+    translations: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "results": [r.to_json() for r in self.results],
+                "understood_as": self.terms, "translations": self.translations, "notes": self.notes}
+
+
+@dataclass
+class AnswerSentence:
+    text: str
+    article_id: str
+    paragraph: int
+    citation: str
+    passage_rank: int
+    start: int   # offsets in the article text
+    end: int
+
+
+@dataclass
+class AskResponse:
+    question: str
+    answer: list[AnswerSentence]
+    passages: list[tuple[Result, str, int, int]]  # result, answer sentence, start/end in passage
+    notes: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    translations: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out_passages = []
+        for r, sent, a, b in self.passages:
+            d = r.to_json()
+            d.update(answer_sentence=sent, answer_start=a, answer_end=b)
+            out_passages.append(d)
+        return {"question": self.question,
+                "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
+                            "citation": s.citation} for s in self.answer],
+                "passages": out_passages, "understood_as": self.terms, "translations": self.translations,
+                "notes": self.notes}
+
+
+@dataclass
+class LookupHit:
+    article_id: str
+    title: str
+    paragraph: int
+    paragraph_end: int
+    text: str
+    matches: list[tuple[int, int]]  # offsets in text
+    citation: str
+    passage_id: int
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["matches"] = [{"start": a, "end": b, "text": self.text[a:b]} for a, b in self.matches]
+        return d
+
+
+@dataclass
+class LookupResponse:
+    keyword: str
+    forms: list[str]
+    results: list[LookupHit]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for h in self.results:
+            out[h.article_id] = out.get(h.article_id, 0) + len(h.matches)
+        return out
+
+    @property
+    def titled_counts(self) -> dict[str, int]:
+        """Occurrences per article, keyed by title (for people rather than programs)."""
+        out: dict[str, int] = {}
+        for h in self.results:
+            out[h.title] = out.get(h.title, 0) + len(h.matches)
+        return out
+
+    def to_json(self) -> dict:
+        return {"keyword": self.keyword, "count": len(self.results), "forms": self.forms,
+                "occurrences": sum(len(h.matches) for h in self.results),
+                "per_article": self.counts, "results": [h.to_json() for h in self.results]}
+
+
+@dataclass
+class AddReport:
+    added: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)   # (what, existing id)
+    refused: list[tuple[str, str]] = field(default_factory=list)      # (what, reason)
+    # Per added id: the file it came from and the text encoding found ('' for .docx/.pdf).
+    files: dict[str, str] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
+
+
+def citation(title: str, article_id: str, paragraph: int, paragraph_end: int | None = None) -> str:
+    """"Title [id] ¶n" (or ¶n-m for a passage over several paragraphs)."""
+    para = f"¶{paragraph}" if not paragraph_end or paragraph_end == paragraph else f"¶{paragraph}-{paragraph_end}"
+    return f"{title} [{article_id}] {para}"

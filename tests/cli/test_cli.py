@@ -1,0 +1,101 @@
+"""End to end through the installed `docsearch` command, as a user runs it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import REPO, SHARED, run_cli as run
+
+
+def test_first_use_builds_the_index(tmp_path):
+    rc, out, err = run(tmp_path / "new", "list", "--json")
+    assert rc == 0, err
+    ids = [a["id"] for a in json.loads(out)["articles"]]
+    assert ids == ["000_47721d1ce0619f18", "002_0d9808ada31baacb"]
+
+
+def test_search_json_and_batch(ix):
+    rc, out, err = run(ix, "search", "美国对中国超过多少种产品加征了关税?", "-k", "3", "--json")
+    r = json.loads(out)
+    assert rc == 0 and len(r["results"]) == 3 and r["results"][0]["rank"] == 1
+    assert "3000" in r["results"][0]["text"]
+    batch = "美國製造業回流的主要來源地是哪裡?\n\n美国制造业回流的主要来源地是哪里?\n"
+    rc, out, err = run(ix, "search", "-", "-k", "2", "--json", stdin=batch)
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [x["query"] for x in lines] == ["美國製造業回流的主要來源地是哪裡?", "美国制造业回流的主要来源地是哪里?"]
+
+
+def test_ask_plain_output_marks_the_answer(ix):
+    rc, out, err = run(ix, "ask", "中西部产业工人年薪大约多少?", "-k", "2")
+    assert rc == 0 and "5萬~6萬美元" in out.split("passages:")[0]
+    assert "【" in out
+
+
+def test_lookup_and_show(ix):
+    rc, out, err = run(ix, "lookup", "通胀", "--json")
+    d = json.loads(out)
+    assert rc == 0 and d["count"] == len(d["results"]) > 0
+    assert any("通膨" in m["text"] for r in d["results"] for m in r["matches"])
+    rc, out, err = run(ix, "show", "002_0d9808ada31baacb")
+    assert rc == 0 and "¶1" in out
+
+
+def test_add_remove_verify(ix, tmp_path):
+    f = tmp_path / "note.md"
+    f.write_text("---\ntitle: 测试\nsource: 手写\n---\n墨西哥近岸外包的厂房租金上涨了三成。", encoding="utf-8")
+    rc, out, err = run(ix, "add", str(f))
+    assert rc == 0 and out.startswith("added ")
+    aid = out.split()[1]
+    rc, out, err = run(ix, "add", str(f))
+    assert rc == 0 and "already in the library as " + aid in out
+    rc, out, err = run(ix, "remove", aid)
+    assert rc == 0
+    rc, out, err = run(ix, "verify")
+    assert rc == 0, out + err
+
+
+@pytest.mark.parametrize("args", [("search", ""), ("search", 'AND OR "'), ("lookup", "  "), ("remove", "nope"),
+                                  ("add", "/no/such/file.txt"), ("search", "x" * 100_000)])
+def test_bad_input_is_one_clean_line(ix, args):
+    rc, out, err = run(ix, *args)
+    assert "Traceback" not in err
+    if rc != 0:
+        assert len(err.strip().splitlines()) == 1 and err.startswith("docsearch:")
+
+
+def test_a_batch_add_keeps_good_files_and_lists_refused(ix, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("好文章\n供应链韧性需要备链。", encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01" * 100)
+    rc, out, err = run(ix, "add", str(good), str(bad))
+    assert rc == 1 and "added" in out and "bad.txt" in err
+
+
+@pytest.mark.skipif(not (SHARED / "checks" / "contract.py").exists(), reason="../shared/checks not present")
+def test_cli_contract(tmp_path):
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    p = subprocess.run([sys.executable, str(SHARED / "checks" / "contract.py"),
+                        "--docsearch", f"{sys.executable} -m docsearch.cli"],
+                       capture_output=True, text=True, timeout=1200, cwd=REPO, env=env)
+    assert p.returncode == 0, p.stdout[-2000:]
+    assert p.stdout.strip().splitlines()[-1].endswith(" 0 failed")
+
+
+def test_an_unreachable_hub_model_is_one_clear_error(tmp_path):
+    rc, out, err = run(tmp_path / "ix", "--model", "BAAI/bge-m3", "index")
+    assert rc == 1 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "BAAI/bge-m3" in err and "huggingface-cli download" in err
+
+
+def test_english_question_shows_its_translation(ix):
+    rc, out, err = run(ix, "ask", "What share of US imports came from China in 2022?", "-k", "3")
+    assert rc == 0 and "translated: imports -> 进口" in out
+    assert "14.3%" in out.split("passages:")[0]
+
+
+def test_bench_reports_latency(ix):
+    rc, out, err = run(ix, "bench", "--queries", "20")
+    assert rc == 0 and "search: median" in out and "ask: mean" in out

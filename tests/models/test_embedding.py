@@ -1,0 +1,42 @@
+"""The shipped bilingual model: loads offline by name, reads both scripts and English."""
+import numpy as np
+import pytest
+
+from docsearch.config import DEFAULT_MODEL
+from docsearch.models.embedding import Embedder, ModelUnavailable, resolve_model
+
+
+def test_default_model_is_shipped_and_small():
+    from pathlib import Path
+    folder = Path(resolve_model(DEFAULT_MODEL))
+    assert (folder / "modules.json").exists() and (folder / "README.md").exists()
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size <= 60 * 1024 * 1024
+
+
+def test_scripts_and_english_meet_in_the_vector_space():
+    e = Embedder(DEFAULT_MODEL)
+    v = e.encode(["美國的晶片法案推動半導體製造回流", "美国的芯片法案推动半导体制造回流",
+                  "the US CHIPS Act brings semiconductor manufacturing back", "高雄港的貨櫃裝卸效率", ])
+    assert v.shape == (4, e.dim) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+    sim = v @ v.T
+    assert sim[0, 1] > 0.99                    # scripts (and 晶片/芯片) are the same text to it
+    assert sim[2, 0] > sim[2, 3]               # English finds the Chinese sentence it means
+
+
+def test_missing_model_folder_is_a_clear_error():
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        resolve_model("./no-such-model-folder")
+
+
+def test_numpy_static_path_matches_sentence_transformers():
+    from sentence_transformers import SentenceTransformer
+
+    from docsearch.models.embedding import StaticModel, is_static
+    from pathlib import Path
+    folder = Path(resolve_model(DEFAULT_MODEL))
+    assert is_static(folder)
+    texts = ["美国制造业回流", "supply chain resilience 供应链韧性", "", "x" * 3000, "晶片法案 2022年 14.3%"]
+    ours = StaticModel(folder).encode(texts, batch_size=2)
+    ref = SentenceTransformer(str(folder), device="cpu").encode(texts, normalize_embeddings=True)
+    assert np.allclose(ours, ref, atol=1e-5)

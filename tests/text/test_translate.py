@@ -1,0 +1,36 @@
+from docsearch.retrieval.query import analyze
+from docsearch.text.translate import has_english, translate
+
+
+def test_glossary_phrases_win_longest_first():
+    groups = {g.source: g.alternatives for g in translate("What is supply chain resilience under the CHIPS Act?")}
+    assert groups["supply chain resilience"] == ("供应链韧性",)
+    assert "芯片法案" in groups["chips act"]
+    assert "supply chain" not in groups
+
+
+def test_cedict_words_with_plural_and_past_forms():
+    groups = {g.source: g.alternatives for g in translate("robots surged in factories")}
+    assert "机器人" in groups["robots"] and "工厂" in groups["factories"]
+
+
+def test_stopword_phrases_are_not_translated():
+    assert [g.source for g in translate("How much of it was there?")] == []
+
+
+def test_groups_are_weighted_down_by_their_size():
+    one, = translate("semiconductor")
+    assert one.weight == 1.0
+    many = [g for g in translate("capital") if len(g.alternatives) > 1][0]
+    assert many.weight < 1.0
+
+
+def test_mixed_queries_keep_chinese_terms_and_numbers():
+    q = analyze("Which 补贴 programs did Good Jobs First count in 2022?", 500)
+    assert "补贴" in q.words and "2022" in q.grams
+    assert any(g.source == "jobs" or "jobs" in g.source for g in q.groups)
+
+
+def test_chinese_queries_are_not_translated():
+    assert not has_english("美国制造业回流 2022")
+    assert analyze("美国制造业回流", 100).groups == []

@@ -1,0 +1,217 @@
+"""End to end in a real headless Chromium (Debian's package) against `streamlit run app.py`.
+
+Skipped where /usr/bin/chromium or playwright is missing; .ci/run installs both. Screenshots go to
+test-artifacts/.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from helpers import CORPUS, REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed")
+playwright = pytest.importorskip("playwright.sync_api")
+ARTIFACTS = REPO / "test-artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_app(d: Path):
+    """`streamlit run app.py` on the library in d; returns (url, process, log file)."""
+    port = _free_port()
+    env = {**os.environ, "DOCSEARCH_INDEX_DIR": str(d), "DOCSEARCH_CORPUS_DIR": str(CORPUS)}
+    log = open(d.parent / "streamlit.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+                             "--server.port", str(port), "--server.address", "127.0.0.1"],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (d.parent / "streamlit.log").read_text()[-2000:])
+    return url, proc, log
+
+
+def _stop_app(d: Path, proc, log) -> None:
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+    server_log = (d.parent / "streamlit.log").read_text()
+    assert "Traceback" not in server_log, server_log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, seed_index_dir):
+    d = tmp_path_factory.mktemp("browser") / "ix"
+    shutil.copytree(seed_index_dir, d)
+    url, proc, log = _start_app(d)
+    yield url
+    _stop_app(d, proc, log)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1280, "height": 1800})
+    yield pg
+    pg.close()
+
+
+def settled(page, selector: str, timeout: int = 60_000) -> None:
+    """Wait for `selector`, then for the script run to finish: Streamlit streams elements, so the
+    first one appearing does not mean the page is complete."""
+    page.wait_for_selector(selector, timeout=timeout)
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+
+
+def test_ask_shows_a_cited_passage(server, page):
+    page.goto(f"{server}/?page=ask&q={quote('田纳西州的平均工业电价是多少?')}")
+    settled(page, "mark.ans")
+    body = page.inner_text("body")
+    assert "6.89" in body and "[1]" in body
+    assert "~" in body  # 5萬~6萬: corpus text is shown as written, never as markdown
+    assert page.locator("del, s").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "ask.png"), full_page=True)
+
+
+def test_lookup_highlights_every_occurrence(server, page):
+    page.goto(f"{server}/?page=lookup&kw={quote('芯片')}")
+    settled(page, "mark.ans")
+    marks = page.locator("mark.ans").all_inner_texts()
+    assert set(marks) <= {"芯片", "晶片"} and "晶片" in marks
+    page.screenshot(path=str(ARTIFACTS / "lookup.png"), full_page=True)
+
+
+def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
+    f = tmp_path / "upload-test.md"
+    f.write_text("---\ntitle: 上傳測試<img src=x onerror=alert(1)>\n---\n"
+                 "高雄港第七貨櫃中心<script>window.pwned=1</script>每小時可裝卸四十二箱。", encoding="utf-8")
+    page.goto(f"{server}/?page=library")
+    page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
+    page.set_input_files("input[type=file]", str(f))
+    page.get_by_role("button", name="添加上传的文件").click()
+    settled(page, "text=已添加", timeout=120_000)
+    page.screenshot(path=str(ARTIFACTS / "library-added.png"), full_page=True)
+    page.goto(f"{server}/?page=lookup&kw={quote('貨櫃中心')}")
+    settled(page, "mark.ans")
+    body = page.inner_text("body")
+    assert "<script>window.pwned=1</script>" in body  # shown as text
+    assert page.evaluate("window.pwned") is None        # never run
+    page.screenshot(path=str(ARTIFACTS / "escaped.png"), full_page=True)
+
+
+# -- readers and editors ----------------------------------------------------------------------
+# Every frame the page sends on Streamlit's WebSocket is recorded; while window.__hold is set,
+# frames are recorded but not sent, so an editor's click can be captured without taking effect.
+_RECORD_FRAMES = """
+const send = WebSocket.prototype.send;
+window.__frames = [];
+WebSocket.prototype.send = function (data) {
+  window.__ws = this;
+  window.__frames.push(Array.from(new Uint8Array(data.buffer ? data.buffer.slice(data.byteOffset,
+                                  data.byteOffset + data.byteLength) : data)));
+  if (window.__hold) return;
+  return send.call(this, data);
+};
+"""
+SECRET = "editor secret for the browser test"
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory, seed_index_dir):
+    """A second app server whose library has an editor credential."""
+    from docsearch import access
+    from docsearch.engine import DocSearch
+
+    from helpers import settings_for
+
+    d = tmp_path_factory.mktemp("guarded") / "ix"
+    shutil.copytree(seed_index_dir, d)
+    ds = DocSearch(settings_for(d))
+    access.set_credential(ds.store, SECRET)
+    ds.close()
+    url, proc, log = _start_app(d)
+    yield url, d
+    _stop_app(d, proc, log)
+
+
+def _article_ids(index_dir) -> list[str]:
+    from docsearch.engine import DocSearch
+
+    from helpers import settings_for
+
+    ds = DocSearch(settings_for(index_dir))
+    try:
+        return [a.id for a in ds.articles()]
+    finally:
+        ds.close()
+
+
+def test_a_reader_cannot_remove_even_by_replaying_an_editors_messages(guarded, browser):
+    url, index_dir = guarded
+    before = _article_ids(index_dir)
+    victim = before[0]
+    editor = browser.new_page(viewport={"width": 1280, "height": 1800})
+    reader = browser.new_page(viewport={"width": 1280, "height": 1800})
+    try:
+        for pg in (editor, reader):
+            pg.add_init_script(_RECORD_FRAMES)
+            pg.goto(f"{url}/?page=library")
+            settled(pg, "text=编辑登录")
+        # The reader sees no add/remove controls.
+        assert reader.get_by_role("button", name="删除").count() == 0
+        assert reader.locator("input[type=file]").count() == 0
+        # The editor signs in, ticks the confirmation, and clicks Remove with the frame held back.
+        editor.get_by_label("编辑密码").fill(SECRET)
+        editor.get_by_role("button", name="登录").click()
+        settled(editor, "text=已作为编辑登录")
+        editor.get_by_text("确认删除(不可撤销)").click()
+        settled(editor, "text=确认删除(不可撤销)")
+        editor.wait_for_timeout(500)
+        editor.evaluate("window.__hold = true")
+        n = editor.evaluate("window.__frames.length")
+        editor.get_by_role("button", name="删除").click()
+        editor.wait_for_function(f"window.__frames.length > {n}")
+        frame = editor.evaluate("window.__frames[window.__frames.length - 1]")
+        # Replayed on the reader's own connection: nothing is removed.
+        reader.evaluate("f => window.__ws.send(new Uint8Array(f))", frame)
+        reader.wait_for_timeout(3000)
+        settled(reader, "text=编辑登录")
+        assert _article_ids(index_dir) == before
+        assert "已删除" not in reader.inner_text("body")
+        # The same frame on the editor's connection does remove it: the replay was a real one.
+        editor.evaluate("f => { window.__hold = false; window.__ws.send(new Uint8Array(f)); }", frame)
+        settled(editor, "text=已删除", timeout=60_000)
+        assert victim not in _article_ids(index_dir)
+        reader.screenshot(path=str(ARTIFACTS / "reader-replay.png"), full_page=True)
+    finally:
+        editor.close()
+        reader.close()
