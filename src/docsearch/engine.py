@@ -15,7 +15,7 @@ from docsearch.indexing import adding, checks, corpus
 from docsearch.indexing.library import Library
 from docsearch.indexing.progress import ProgressFactory, no_progress  # noqa: F401 - part of the facade API
 from docsearch.ingest import Article
-from docsearch.responses import AddReport, AskResponse, LookupResponse, SearchResponse
+from docsearch.responses import AddReport, AskResponse, LookupResponse, Result, SearchResponse
 from docsearch.retrieval import lookup as lookup_mod
 from docsearch.retrieval.compose import compose
 from docsearch.retrieval.query import Query, analyze
@@ -118,6 +118,10 @@ class DocSearch:
 
     def weight_for(self, q: Query) -> float:
         return self.ranker.weight_for(q)
+
+    def results(self, ranked: list[tuple[int, float]]) -> list[Result]:
+        """Cited results for a ranking of (passage id, score) pairs."""
+        return self.ranker.results(ranked)
 
     def search(self, query: str, k: int = 10, dense_weight: float | None = None) -> SearchResponse:
         """The k best passages for a query (hybrid ranking, see retrieval.ranking)."""

@@ -219,7 +219,7 @@ def bench_size(size: int, paragraphs: list[str], queries: list[str], settings: S
         return ds.search(q, k=10, dense_weight=0.0)
 
     def dense(q: str):
-        return ds._results(ds.dense_ranked(emb.encode_query(analyze(q, 2000).text), 10))
+        return ds.results(ds.dense_ranked(emb.encode_query(analyze(q, 2000).text), 10))
 
     def hybrid(q: str):
         return ds.search(q, k=10, dense_weight=HYBRID_WEIGHT)
