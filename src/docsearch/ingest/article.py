@@ -15,8 +15,6 @@ from docsearch.text.normalize import canonical, detect_script
 
 
 METADATA_KEYS = ("id", "title", "source", "date", "url", "script", "original_file", "added_at")
-
-
 _ID_OK = re.compile(r"^[\w.\-:]{1,128}$", re.UNICODE)
 
 

@@ -12,17 +12,9 @@ from docsearch.ingest.decode import check_text, decode_bytes
 
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-
-
 JSONL_SUFFIXES = {".jsonl"}
-
-
 HTML_SUFFIXES = {".html", ".htm"}
-
-
 DOCUMENT_SUFFIXES = {".docx", ".pdf"}
-
-
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | DOCUMENT_SUFFIXES
 
 

@@ -37,14 +37,8 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 INDEX_MODULES = ("text/normalize.py", "text/segment.py", "text/chunk.py", "text/tokens.py",
                  "storage/embedded/sqlite.py")
 MILVUS_MODULES = ("storage/milvus/store.py", "storage/milvus/terms.py", "storage/milvus/keyword.py")
-
-
 KS = (1, 5, 10)
-
-
 WEIGHT_GRID = [round(x, 2) for x in np.arange(0.0, 1.0001, 0.05)]
-
-
 # -- running -------------------------------------------------------------------------------
 def _cache_root() -> Path:
     root = os.environ.get("DOCSEARCH_CACHE_DIR") or os.path.join(

@@ -15,26 +15,14 @@ from typing import Iterable, Iterator
 from docsearch.config import Settings
 from docsearch.errors import BackendError
 
-
 MAX_VARCHAR = 65535
-
-
 TEXT_PART_CHARS = 16000          # 4 bytes per character at most: one part fits a VARCHAR
-
-
 QUERY_WINDOW = 16384             # Milvus's largest query/search result window
-
-
 BATCH = 1000
-
-
 DUMMY = {"v": [0.0, 0.0]}
-
-
-# Term statistics (see MilvusStore._create_terms): terms hashed into shards, one row per
-# (writer, shard, part) holding a JSON object term -> count.
 # Meta key rewritten with a new random value by every write: readers' caches of counts compare it.
 VERSION_KEY = "library_version"
+# The file in the index folder that names this folder's writer of term statistics (terms.py).
 WRITER_FILE = "milvus-writer-id"
 
 

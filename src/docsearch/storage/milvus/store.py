@@ -34,13 +34,7 @@ from docsearch.storage.milvus.terms import TermStatistics
 
 
 PASSAGE_FIELDS = ["id", "article_id", "ordinal", "paragraph", "paragraph_end", "start", "stop", "text"]
-
-
-
-
 PASSAGE_CACHE = 20_000
-
-
 ARTICLE_FIELDS = ["id", "seq", "title", "source", "date", "url", "script", "original_file", "origin",
                    "added_at", "content_hash", "extra", "npassages"]
 

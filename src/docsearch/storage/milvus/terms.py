@@ -8,36 +8,19 @@ from typing import Iterable
 from docsearch.errors import BackendError
 from docsearch.storage.milvus.connection import BATCH, DUMMY, MAX_VARCHAR, QUERY_WINDOW
 
+MAX_TERM_BYTES = 1000
 # Keys in the term shards: n-grams as they are, words behind this prefix (a space never occurs
 # inside a token), the total number of tokens of all passages, and the passages counted.
-
-
-MAX_TERM_BYTES = 1000
-
-
 WORD_KEY = "w "
-
-
+# Terms hashed into shards, one row per (writer, shard, part) holding a JSON object term -> count.
 SHARDS = 16384
-
-
 SHARD_PARTS = 4                 # a shard's counts over this many rows of at most PART_BYTES
-
-
 PART_BYTES = 60000
-
-
 # Buffered count changes before they are written: each write rewrites every shard it touches,
 # and a bulk add touches nearly all of them (about 100 MB of memory at this size).
 DELTA_MAX = 1_000_000
-
-
 LEGACY_WRITER = "0" * 32   # counts of a library written before statistics were kept per writer
-
-
 TOTAL_KEY = " total"
-
-
 ROWS_KEY = " rows"  # passages counted with the term statistics: read in the same query as them
 
 

@@ -25,8 +25,6 @@ from docsearch.tools.scale.corpus import COMMON_QUERIES, size_label, synthetic_a
 # Forced fusion weight for "hybrid" rows: both retrievers always run (the default weight for
 # Chinese questions is 0, which would make hybrid the same as keyword).
 HYBRID_WEIGHT = 0.45
-
-
 NPROBE_SWEEP = (16, 32, 64, 128, 256, 512)
 
 
