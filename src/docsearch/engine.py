@@ -11,13 +11,14 @@ from typing import Iterable, Iterator
 
 from docsearch import access
 from docsearch.config import Settings
-from docsearch.indexing import adding, checks, corpus
+from docsearch.indexing import adding, checks, corpus, trash
 from docsearch.indexing.library import Library
 from docsearch.indexing.progress import ProgressFactory, no_progress  # noqa: F401 - part of the facade API
 from docsearch.ingest import Article
 from docsearch.responses import AddReport, AskResponse, LookupResponse, Result, SearchResponse
 from docsearch.retrieval import lookup as lookup_mod
 from docsearch.retrieval.compose import compose
+from docsearch.retrieval.filters import Filters, allowed_articles
 from docsearch.retrieval.query import Query, analyze
 from docsearch.retrieval.ranking import Ranker
 from docsearch.storage.base import ArticleRow
@@ -91,8 +92,24 @@ class DocSearch:
         return adding.add_articles(self.library, articles, origin, added_at, progress)
 
     def remove(self, article_id: str) -> bool:
-        """Remove an article and everything derived from it; False when there is no such article."""
-        return adding.remove(self.library, article_id)
+        """Move an article to the trash (see restore); False when there is no such article."""
+        return trash.trash(self.library, article_id)
+
+    def restore(self, article_id: str) -> bool:
+        """Bring an article back from the trash, same id and text; False when it is not there."""
+        return trash.restore(self.library, article_id)
+
+    def trash(self) -> list[tuple[ArticleRow, str]]:
+        """The trash: (article, when it was removed), oldest first."""
+        return trash.trashed(self.library)
+
+    def empty_trash(self, article_ids: list[str] | None = None) -> int:
+        """Delete trashed articles for good (all of them by default); how many."""
+        return trash.empty(self.library, article_ids)
+
+    def delete(self, article_id: str) -> bool:
+        """Delete a live article for good, skipping the trash."""
+        return adding.delete_article(self.library, article_id)
 
     # -- reading -------------------------------------------------------------------------
     def articles(self) -> list[ArticleRow]:
@@ -123,16 +140,20 @@ class DocSearch:
         """Cited results for a ranking of (passage id, score) pairs."""
         return self.ranker.results(ranked)
 
-    def search(self, query: str, k: int = 10, dense_weight: float | None = None) -> SearchResponse:
+    def search(self, query: str, k: int = 10, dense_weight: float | None = None,
+               filters: Filters | None = None) -> SearchResponse:
         """The k best passages for a query (hybrid ranking, see retrieval.ranking)."""
-        q = analyze(query, self.settings.max_query_chars)
-        ranked = self.ranker.ranked(q, max(1, min(int(k), MAX_SEARCH_K)), dense_weight)
-        return SearchResponse(query, self.ranker.results(ranked), q.terms, q.notes, q.translations)
+        q, allowed = analyze(query, self.settings.max_query_chars), self._allowed(filters)
+        ranked = self.ranker.ranked(q, max(1, min(int(k), MAX_SEARCH_K)), dense_weight, allowed)
+        return SearchResponse(query, self.ranker.results(ranked), q.terms, q.notes, q.translations,
+                              _described(filters))
 
-    def ask(self, question: str, k: int = 5) -> AskResponse:
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> AskResponse:
         """Answer sentences with citations, from the k best passages (see retrieval.compose)."""
-        q = analyze(question, self.settings.max_query_chars)
-        return self._answer(question, q, self.ranker.ranked(q, max(1, min(int(k), MAX_ASK_K))))
+        q, allowed = analyze(question, self.settings.max_query_chars), self._allowed(filters)
+        resp = self._answer(question, q, self.ranker.ranked(q, max(1, min(int(k), MAX_ASK_K)), None, allowed))
+        resp.filters = _described(filters)
+        return resp
 
     def answer_for(self, question: str, ranked: list[tuple[int, float]]) -> AskResponse:
         """What `ask` answers from a given ranking (the benchmark ranks once, answers per weight)."""
@@ -142,17 +163,25 @@ class DocSearch:
         answers, passages = compose(q, self.ranker.results(ranked))
         return AskResponse(question, answers, passages, q.notes, q.terms, q.translations)
 
+    def _allowed(self, filters: Filters | None) -> set[str] | None:
+        """The ids of the articles the filters let through (None: no filter)."""
+        return allowed_articles(self.store.articles(), filters) if filters and filters.active else None
+
     def highlight_spans(self, text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
         """Where the given (canonical) terms occur in `text`, in any script or vocabulary."""
         return highlight_spans(text, terms)
 
-    def lookup(self, keyword: str, limit: int | None = None) -> LookupResponse:
+    def lookup(self, keyword: str, limit: int | None = None, filters: Filters | None = None) -> LookupResponse:
         """Every passage holding the keyword, in corpus order, with match offsets."""
-        return lookup_mod.lookup(self.store, keyword, limit)
+        resp = lookup_mod.lookup(self.store, keyword, limit, self._allowed(filters))
+        resp.filters = _described(filters)
+        return resp
 
-    def lookup_words(self, text: str) -> LookupResponse:
+    def lookup_words(self, text: str, filters: Filters | None = None) -> LookupResponse:
         """Passages holding any of several keywords (a quoted phrase is one)."""
-        return lookup_mod.lookup_words(self.store, text)
+        resp = lookup_mod.lookup_words(self.store, text, self._allowed(filters))
+        resp.filters = _described(filters)
+        return resp
 
     # -- export, checks, access ------------------------------------------------------------
     def export(self) -> Iterator[dict]:
@@ -188,3 +217,7 @@ class DocSearch:
     def can_edit(self, signed_in: bool) -> bool:
         """Whether a session (signed in as editor or not) may change the library."""
         return access.can_edit(self.settings, self.store, signed_in)
+
+
+def _described(filters: Filters | None) -> dict:
+    return filters.describe() if filters and filters.active else {}

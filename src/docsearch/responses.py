@@ -32,10 +32,12 @@ class SearchResponse:
     terms: list[str]
     notes: list[str] = field(default_factory=list)
     translations: list[dict] = field(default_factory=list)
+    filters: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"query": self.query, "results": [r.to_json() for r in self.results],
-                "understood_as": self.terms, "translations": self.translations, "notes": self.notes}
+        out = {"query": self.query, "results": [r.to_json() for r in self.results],
+               "understood_as": self.terms, "translations": self.translations, "notes": self.notes}
+        return {**out, "filters": self.filters} if self.filters else out
 
 
 @dataclass
@@ -57,6 +59,7 @@ class AskResponse:
     notes: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     translations: list[dict] = field(default_factory=list)
+    filters: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out_passages = []
@@ -68,7 +71,7 @@ class AskResponse:
                 "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
                             "citation": s.citation} for s in self.answer],
                 "passages": out_passages, "understood_as": self.terms, "translations": self.translations,
-                "notes": self.notes}
+                "notes": self.notes, **({"filters": self.filters} if self.filters else {})}
 
 
 @dataclass
@@ -93,6 +96,7 @@ class LookupResponse:
     keyword: str
     forms: list[str]
     results: list[LookupHit]
+    filters: dict = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -112,7 +116,8 @@ class LookupResponse:
     def to_json(self) -> dict:
         return {"keyword": self.keyword, "count": len(self.results), "forms": self.forms,
                 "occurrences": sum(len(h.matches) for h in self.results),
-                "per_article": self.counts, "results": [h.to_json() for h in self.results]}
+                "per_article": self.counts, "results": [h.to_json() for h in self.results],
+                **({"filters": self.filters} if self.filters else {})}
 
 
 @dataclass

@@ -24,7 +24,46 @@ def test_search_json_and_batch(ix):
     batch = "美國製造業回流的主要來源地是哪裡?\n\n美国制造业回流的主要来源地是哪里?\n"
     rc, out, err = run(ix, "search", "-", "-k", "2", "--json", stdin=batch)
     lines = [json.loads(x) for x in out.splitlines()]
-    assert [x["query"] for x in lines] == ["美國製造業回流的主要來源地是哪裡?", "美国制造业回流的主要来源地是哪里?"]
+    # One object per input line, blank lines included, in order: a reader can zip them.
+    assert [x["query"] for x in lines] == ["美國製造業回流的主要來源地是哪裡?", "", "美国制造业回流的主要来源地是哪里?"]
+    assert lines[1]["results"] == [] and "empty" in lines[1]["error"] and "error" not in lines[0]
+
+
+def test_ask_batch_writes_one_object_per_line_in_order(ix):
+    batch = "中西部产业工人年薪大约多少?\n   \n!!!\nWhere do reshored US factories go?\n\n"
+    rc, out, err = run(ix, "ask", "-", "-k", "2", "--json", stdin=batch)
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert rc == 0 and [x["question"] for x in lines] == ["中西部产业工人年薪大约多少?", "   ", "!!!",
+                                                          "Where do reshored US factories go?", ""]
+    assert [("error" in x) for x in lines] == [False, True, True, False, True]
+    assert all(x["answer"] == [] for x in lines if "error" in x)
+    rc, out, err = run(ix, "ask", "-", "-k", "1", stdin="\n中西部产业工人年薪大约多少?\n")
+    assert rc == 0 and "line 1:" in err and "5萬~6萬美元" in out
+
+
+def test_remove_moves_to_the_trash_and_restore_brings_it_back(ix):
+    aid = "002_0d9808ada31baacb"
+    text = json.loads(run(ix, "show", aid, "--json")[1])["paragraphs"]
+    rc, out, err = run(ix, "remove", aid)
+    assert rc == 0 and f"docsearch restore {aid}" in out
+    rc, out, err = run(ix, "trash", "--json")
+    items = json.loads(out)["articles"]
+    assert [a["id"] for a in items] == [aid] and items[0]["removed_at"] and items[0]["title"]
+    assert aid not in run(ix, "list")[1]
+    assert run(ix, "show", aid)[0] == 1
+    assert all(r["article_id"] != aid for r in json.loads(run(ix, "lookup", "供应链", "--json")[1])["results"])
+    assert run(ix, "verify")[0] == 0
+    rc, out, err = run(ix, "remove", aid)
+    assert rc == 1 and "already in the trash" in err
+    rc, out, err = run(ix, "restore", aid)
+    assert rc == 0 and out.startswith(f"restored {aid}")
+    assert json.loads(run(ix, "show", aid, "--json")[1])["paragraphs"] == text
+    assert json.loads(run(ix, "trash", "--json")[1]) == {"articles": []}
+    assert run(ix, "restore", aid)[0] == 1
+    assert run(ix, "remove", aid)[0] == 0
+    rc, out, err = run(ix, "trash", "--empty")
+    assert rc == 0 and "1 articles deleted" in out
+    assert json.loads(run(ix, "trash", "--json")[1]) == {"articles": []} and run(ix, "verify")[0] == 0
 
 
 def test_ask_plain_output_marks_the_answer(ix):

@@ -75,6 +75,33 @@ def test_add_search_lookup_remove_verify(library):
     assert library.lookup("青稞").results == []
     assert all(r.article_id != art.id for r in library.search("拉萨青稞酒厂的年产能", k=10).results)
     assert library.verify() == []
+    assert library.empty_trash([art.id]) == 1
+
+
+def test_remove_goes_to_the_trash_and_restore_brings_it_back(library):
+    art = _article("青稞酒厂在日喀则新建了两条灌装线,年产能提高到五万吨。")
+    assert library.add_articles([art]).added == [art.id]
+    before = [(p.paragraph, p.text) for p in library.store.article_passages(art.id)]
+    try:
+        assert library.remove(art.id) and not library.remove(art.id)
+        assert [(r.id, bool(when)) for r, when in library.trash()] == [(art.id, True)]
+        assert library.article(art.id) is None and art.id not in [a.id for a in library.articles()]
+        assert library.lookup("日喀则").results == []
+        assert all(r.article_id != art.id for r in library.search("日喀则青稞酒厂的年产能", k=10).results)
+        assert library.verify() == []
+        refused = library.add_articles([_same(art)]).refused   # the same text again: restore it instead
+        assert refused and "restore" in refused[0][1]
+        assert library.restore(art.id) and not library.restore(art.id)
+        assert library.trash() == [] and library.article_text(art.id) == art.text
+        assert [(p.paragraph, p.text) for p in library.store.article_passages(art.id)] == before
+        assert library.search("日喀则青稞酒厂的年产能是多少", k=1).results[0].article_id == art.id
+        assert library.verify() == []
+        assert library.remove(art.id) and library.empty_trash() == 1
+        assert library.trash() == [] and library.verify() == []
+        assert library.add_articles([_same(art)]).added   # gone for good: it can come in anew
+    finally:
+        library.delete(art.id)
+        library.empty_trash()
 
 
 def _same(art: Article) -> Article:
@@ -90,7 +117,7 @@ def test_a_long_article_keeps_its_text_exactly(library):
         assert len(art.text) > 35000 and library.article_text(art.id) == art.text
         assert [t for _, t in library.article_paragraphs(art.id)][:2] == art.text.split("\n")[:2]
     finally:
-        library.remove(art.id)
+        library.delete(art.id)
 
 
 def test_verify_reports_a_passage_without_its_vector(library):

@@ -53,7 +53,7 @@ def test_migrate_both_ways_is_lossless_and_idempotent(tmp_path, seed_index_dir):
                [(h.article_id, h.matches) for h in a.lookup("芯片").results]
 
         # Same id, other content on the target: reported, never overwritten.
-        a.remove("meta-1")
+        a.delete("meta-1")
         a.add_articles([Article(title="同号不同文", text="完全不同的内容。", id="meta-1")])
         clash = migrate(a, m)
         assert clash.copied == [] and [c[0] for c in clash.conflicts] == ["meta-1"]

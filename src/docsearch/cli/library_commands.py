@@ -89,8 +89,41 @@ def _write_jsonl(records, fh) -> int:
 def _cmd_remove(args, settings: Settings) -> int:
     ds = engine(settings)
     if not ds.remove(args.article_id):
+        if any(row.id == args.article_id for row, _ in ds.trash()):
+            raise CLIError(f"article {args.article_id!r} is already in the trash (`docsearch trash --empty` "
+                           "deletes it for good)", EXIT_FAIL)
         raise CLIError(f"no article with id {args.article_id!r} (see `docsearch list`)", EXIT_FAIL)
-    print(f"removed {args.article_id}")
+    print(f"removed {args.article_id} (moved to the trash: `docsearch restore {args.article_id}` brings it back, "
+          "`docsearch trash --empty` deletes it for good)")
+    return EXIT_OK
+
+
+def _cmd_restore(args, settings: Settings) -> int:
+    ds = engine(settings)
+    if not ds.restore(args.article_id):
+        raise CLIError(f"no article with id {args.article_id!r} in the trash (see `docsearch trash`)", EXIT_FAIL)
+    art = ds.article(args.article_id)
+    print(f"restored {args.article_id}\t{art.title if art else ''}")
+    return EXIT_OK
+
+
+def _cmd_trash(args, settings: Settings) -> int:
+    ds = engine(settings)
+    if args.empty:
+        n = ds.empty_trash()
+        if args.json:
+            print_json({"deleted": n})
+        else:
+            print(f"trash emptied: {n} articles deleted for good")
+        return EXIT_OK
+    items = ds.trash()
+    if args.json:
+        print_json({"articles": [{**_article_json(row), "removed_at": when} for row, when in items]})
+        return EXIT_OK
+    for row, when in items:
+        print(f"{row.id}\t{when}\t{row.title}  ({row.source or 'no source'})")
+    print(f"{len(items)} articles in the trash" + (": `docsearch restore ID` brings one back" if items else ""),
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -204,6 +237,7 @@ def _cmd_editor_password(args, settings: Settings) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"index": _cmd_index, "add": _cmd_add, "export": _cmd_export, "remove": _cmd_remove, "list": _cmd_list,
+COMMANDS = {"index": _cmd_index, "add": _cmd_add, "export": _cmd_export, "remove": _cmd_remove,
+            "restore": _cmd_restore, "trash": _cmd_trash, "list": _cmd_list,
             "show": _cmd_show, "verify": _cmd_verify, "repair": _cmd_repair, "migrate": _cmd_migrate,
             "editor-password": _cmd_editor_password}

@@ -20,6 +20,16 @@ def _global_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     p.add_argument("--milvus-token", help="token for a secured Milvus server (env DOCSEARCH_MILVUS_TOKEN)", **d)
 
 
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--article", action="append", default=[], metavar="ID",
+                   help="only this article (repeat for several)")
+    p.add_argument("--source", default="", metavar="TEXT", help="only articles whose source contains TEXT "
+                   "(either script, any case)")
+    p.add_argument("--since", default="", metavar="YYYY-MM-DD", help="only articles dated on or after this day "
+                   "(undated articles are left out of a dated range)")
+    p.add_argument("--until", default="", metavar="YYYY-MM-DD", help="only articles dated on or before this day")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="docsearch", description="Bilingual Chinese/English document search "
                                  "and extractive question answering.")
@@ -42,8 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{flag}", help=f"{what}, instead of what the file says")
     p = cmd("export", "write every article as JSONL that `add` takes back unchanged")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
-    p = cmd("remove", "remove an article by id")
+    p = cmd("remove", "move an article to the trash (`restore` brings it back, `trash --empty` deletes it)")
     p.add_argument("article_id")
+    p = cmd("restore", "bring an article back from the trash, with the same id and text")
+    p.add_argument("article_id")
+    p = cmd("trash", "list the articles in the trash; --empty deletes them for good")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--empty", action="store_true", help="delete every article in the trash for good")
     p = cmd("list", "list the articles in the library")
     p.add_argument("--json", action="store_true")
     p = cmd("show", "print one article with paragraph numbers")
@@ -54,10 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("query", metavar="QUERY" if name == "search" else "QUESTION")
         p.add_argument("-k", type=int, default=10 if name == "search" else 5, help="how many passages")
         p.add_argument("--json", action="store_true")
+        _filter_options(p)
     p = cmd("lookup", "every passage that contains a keyword, in corpus order")
     p.add_argument("keyword")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true")
+    _filter_options(p)
     p = cmd("verify", "check that database, keyword index and vectors agree (exit 1 if not)")
     p = cmd("repair", "rebuild passages, keyword index and vectors from the stored articles where damaged")
     p = cmd("migrate", "copy the library to the other backend (articles with ids, metadata and text; "

@@ -7,30 +7,38 @@ from typing import Callable, Iterator
 from docsearch.cli.common import EXIT_OK, engine, one_line, print_json
 from docsearch.config import Settings
 from docsearch.errors import QueryError
+from docsearch.retrieval.filters import Filters
+
+
+def filters_from(args) -> Filters:
+    """The --article/--source/--since/--until flags (a bad date is a usage error)."""
+    return Filters(tuple(args.article), args.source, args.since, args.until)
 
 
 def _queries(arg: str) -> Iterator[str]:
+    """The query, or with '-' every line of stdin, blank ones included: a batch's answers stay
+    aligned with its lines (one output per input line, in order)."""
     if arg != "-":
         yield arg
         return
     for line in sys.stdin:
-        line = line.rstrip("\n")
-        if line.strip():
-            yield line
+        yield line.rstrip("\r\n")
 
 
-def _batch(args, run: Callable[[str], dict], show: Callable[[dict], None]) -> int:
+def _batch(args, run: Callable[[str], dict], show: Callable[[dict], None], failed: Callable[[str, str], dict]) -> int:
     batch = args.query == "-"
-    for q in _queries(args.query):
+    for n, q in enumerate(_queries(args.query), 1):
         try:
             out = run(q)
         except QueryError as exc:
             if not batch:
                 raise
-            out = {"query": q, "results": [], "error": str(exc)}
+            out = failed(q, str(exc))
+            if not args.json:
+                print(f"docsearch: line {n}: {exc}", file=sys.stderr)
         if args.json:
             print_json(out)
-        else:
+        elif "error" not in out:
             show(out)
         if batch:
             sys.stdout.flush()
@@ -44,13 +52,21 @@ def _notes(out: dict) -> None:
 
 def _query_command(args, settings: Settings, method: str, show: Callable[[dict], None]) -> int:
     """search and ask: one query or a batch from stdin, JSON lines or plain text."""
+    filters = filters_from(args)
     ds = engine(settings)
 
     def run(q: str) -> dict:
-        out = getattr(ds, method)(q, k=args.k).to_json()
+        out = getattr(ds, method)(q, k=args.k, filters=filters).to_json()
         _notes(out)
         return out
-    return _batch(args, run, show)
+    return _batch(args, run, show, _FAILED[method])
+
+
+# What a batch writes for a line that cannot be run: the command's own shape, with the reason.
+_FAILED = {
+    "search": lambda q, why: {"query": q, "results": [], "understood_as": [], "error": why},
+    "ask": lambda q, why: {"question": q, "answer": [], "passages": [], "understood_as": [], "error": why},
+}
 
 
 def _show_understood(out: dict) -> None:
@@ -92,8 +108,9 @@ def _cmd_ask(args, settings: Settings) -> int:
 
 
 def _cmd_lookup(args, settings: Settings) -> int:
+    filters = filters_from(args)
     ds = engine(settings)
-    resp = ds.lookup(args.keyword, limit=args.limit)
+    resp = ds.lookup(args.keyword, limit=args.limit, filters=filters)
     if args.json:
         print_json(resp.to_json())
         return EXIT_OK

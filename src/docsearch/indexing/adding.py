@@ -80,12 +80,20 @@ def _prepared(lib: Library, articles: Iterable[Article], report: AddReport) -> I
     s = lib.settings
     seen_hashes: dict[str, str] = {}
     seen_ids: set[str] = set()  # a set: a million articles make a scan of the dict's values quadratic
+    # The trash is small: one read per add. Its articles keep their ids and text until it is emptied.
+    trashed = {row.id: row for row, _ in lib.store.trashed_articles()}
+    trashed_hashes = {row.content_hash: row.id for row in trashed.values()}
     for art, dup, id_taken in _checked(lib, articles):
         h = art.content_hash
         if dup is not None or h in seen_hashes:
             report.duplicates.append((art.title, dup.id if dup else seen_hashes[h]))
             continue
         aid = art.id
+        in_trash = trashed_hashes.get(h) or (aid if aid in trashed else None)
+        if in_trash:
+            report.refused.append((art.title, f"article {in_trash!r} in the trash holds this text or id; "
+                                              f"`docsearch restore {in_trash}` brings it back"))
+            continue
         if id_taken or aid in seen_ids:
             report.refused.append((art.title, f"article id {aid!r} is already in the library"))
             continue
@@ -141,8 +149,9 @@ def _add(lib: Library, articles: Iterable[Article], origin: str, added_at: dict[
     return report, stats
 
 
-def remove(lib: Library, article_id: str) -> bool:
-    """Remove an article and everything derived from it (one transaction, then the vectors)."""
+def delete_article(lib: Library, article_id: str) -> bool:
+    """Delete an article for good, with everything derived from it (one transaction, then the
+    vectors). Users remove to the trash (indexing.trash); this is for corpus-folder sync."""
     if lib.store.article(article_id) is None:
         return False
     with lib.writing():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from docsearch.indexing.adding import add_articles, remove
+from docsearch.indexing.adding import add_articles, delete_article
 from docsearch.indexing.library import Library
 from docsearch.ingest import Article, corpus_files, read_corpus_file
 from docsearch.storage.base import ArticleRow
@@ -32,16 +32,17 @@ def sync_corpus(lib: Library, rebuild: bool = False) -> dict[str, int]:
                 stats["unchanged"] += 1
                 continue
             if have is not None:
-                remove(lib, aid)
+                delete_article(lib, aid)
                 stats["updated"] += 1
             else:
                 stats["added"] += 1
             to_add.append(art)
         for aid in existing.keys() - wanted.keys():
-            remove(lib, aid)
+            delete_article(lib, aid)
             stats["removed"] += 1
         report = add_articles(lib, to_add, origin="corpus")
-        stats["added"] -= len(report.duplicates)
+        # Duplicates, and articles the user moved to the trash, stay as they are.
+        stats["added"] -= len(report.duplicates) + len(report.refused)
         lib.store.set_meta("corpus_synced", time.strftime("%Y-%m-%dT%H:%M:%S"))
         return stats
 

@@ -16,8 +16,9 @@ MAX_KEYWORD_CHARS = 200
 _OPEN_QUOTES, _QUOTES = '"“', '"“”'
 
 
-def lookup(store: Store, keyword: str, limit: int | None = None) -> LookupResponse:
-    """Every passage holding `keyword` (a word or a phrase; spaces inside it may vary)."""
+def lookup(store: Store, keyword: str, limit: int | None = None, allowed: set[str] | None = None) -> LookupResponse:
+    """Every passage holding `keyword` (a word or a phrase; spaces inside it may vary), of the
+    `allowed` articles only when that is given."""
     cleaned = clean_query(keyword)
     if not cleaned:
         raise QueryError("empty keyword: type a word or phrase to look up")
@@ -32,6 +33,8 @@ def lookup(store: Store, keyword: str, limit: int | None = None) -> LookupRespon
     hits: list[LookupHit] = []
     titles: dict[str, str] = {}
     for p in sorted(rows.values(), key=lambda p: (order.get(p.article_id, 0), p.ordinal)):
+        if allowed is not None and p.article_id not in allowed:
+            continue
         spans = spans_of(p.text, patterns)
         if not spans:
             continue
@@ -52,7 +55,7 @@ def split_keywords(text: str) -> list[str]:
     return [text.strip(_QUOTES)] if text[:1] in _OPEN_QUOTES else text.split()
 
 
-def lookup_words(store: Store, text: str) -> LookupResponse:
+def lookup_words(store: Store, text: str, allowed: set[str] | None = None) -> LookupResponse:
     """Passages holding any of the keywords in `text` (see split_keywords), in corpus order, each
     with the occurrences of all of them."""
     keywords = split_keywords(text)
@@ -61,7 +64,7 @@ def lookup_words(store: Store, text: str) -> LookupResponse:
     hits: dict[int, LookupHit] = {}
     forms: list[str] = []
     for word in keywords:
-        resp = lookup(store, word)
+        resp = lookup(store, word, allowed=allowed)
         forms += [f for f in resp.forms if f not in forms]
         for h in resp.results:
             prev = hits.get(h.passage_id)

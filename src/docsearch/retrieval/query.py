@@ -55,6 +55,8 @@ def analyze(query: str, max_chars: int) -> Query:
         for alt in g.alternatives:
             words += [w for w in segment.words(alt) if w not in words]
             grams += [t for t in segment.char_grams(alt) if t not in grams]
+    if not words and not grams and not segment.runs(canon):
+        raise QueryError("nothing to search for: the query has no letters, digits or Chinese characters")
     q = Query(text, canon, words, grams, truncated, groups=groups)
     if truncated:
         q.notes.append(f"query cut to its first {max_chars} characters")

@@ -64,7 +64,24 @@ class Ranker:
         s = self.lib.settings
         return s.resolved_dense_weight_translated if q.groups else s.resolved_dense_weight
 
-    def ranked(self, q: Query, limit: int, dense_weight: float | None = None) -> list[tuple[int, float]]:
+    def ranked(self, q: Query, limit: int, dense_weight: float | None = None,
+               allowed: set[str] | None = None) -> list[tuple[int, float]]:
+        """The fused list, of passages of the `allowed` articles only when that is given (the
+        candidate lists are deepened until enough pass or there are no more)."""
+        if allowed is None:
+            return self._ranked(q, limit, dense_weight)
+        if not allowed:
+            return []
+        n, total = max(self.lib.settings.candidates, limit), self.lib.store.passage_count()
+        while True:
+            fused = self._ranked(q, n, dense_weight)
+            owners = {pid: p.article_id for pid, p in self.lib.store.passages(pid for pid, _ in fused).items()}
+            kept = [(pid, s) for pid, s in fused if owners.get(pid) in allowed]
+            if len(kept) >= limit or n >= total or len(fused) < n:
+                return kept[:limit]
+            n *= 4
+
+    def _ranked(self, q: Query, limit: int, dense_weight: float | None = None) -> list[tuple[int, float]]:
         """The fused list; the model is not even loaded when the weight is 0 and keywords match."""
         w = self.weight_for(q) if dense_weight is None else dense_weight
         n = max(self.lib.settings.candidates, limit)

@@ -47,6 +47,24 @@ CREATE TABLE IF NOT EXISTS passages (
     UNIQUE (article_id, ordinal)
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
+-- Removed articles, whole (metadata and text) until the trash is emptied; seq is the place they
+-- had, so a restore puts them back there. Their passages are gone: nothing searches the trash.
+CREATE TABLE IF NOT EXISTS trash (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    date TEXT NOT NULL,
+    url TEXT NOT NULL,
+    script TEXT NOT NULL,
+    original_file TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    text TEXT NOT NULL,
+    removed_at TEXT NOT NULL
+);
 -- Ranking index: jieba words and character n-grams of canonical text.
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_fts USING fts5(
     words, grams, tokenize = "unicode61 remove_diacritics 0 tokenchars '.'");
@@ -213,6 +231,44 @@ class SQLiteStore:
             ids = self._delete_passages(db, article_id)
             db.execute("DELETE FROM articles WHERE id=?", (article_id,))
         return ids
+
+    # -- trash -------------------------------------------------------------------------
+    _MOVED = "seq, id, title, source, date, url, script, original_file, origin, added_at, content_hash, extra, text"
+
+    def trash_article(self, article_id: str, removed_at: str) -> list[int] | None:
+        """Move an article to the trash, deleting its passages; the removed passage ids, or None
+        when there is no such article."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM articles WHERE id=?", (article_id,)).fetchone() is None:
+                return None
+            ids = self._delete_passages(db, article_id)
+            db.execute(f"INSERT INTO trash ({self._MOVED}, removed_at) SELECT {self._MOVED}, ? FROM articles"
+                       " WHERE id=?", (removed_at, article_id))
+            db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+        return ids
+
+    def restore_article(self, article_id: str) -> bool:
+        """Move an article back from the trash (without passages: the caller derives them)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM trash WHERE id=?", (article_id,)).fetchone() is None:
+                return False
+            db.execute(f"INSERT INTO articles ({self._MOVED}) SELECT {self._MOVED} FROM trash WHERE id=?",
+                       (article_id,))
+            db.execute("DELETE FROM trash WHERE id=?", (article_id,))
+        return True
+
+    def trashed_articles(self) -> list[tuple[ArticleRow, str]]:
+        """What the trash holds, oldest removal first: (row, when it was removed)."""
+        rows = self.db.execute("SELECT id, title, source, date, url, script, original_file, origin, added_at,"
+                               " content_hash, 0, extra, removed_at FROM trash ORDER BY removed_at, seq")
+        return [(self._article_row(r[:12]), r[12]) for r in rows]
+
+    def purge_trash(self, article_ids: list[str] | None = None) -> int:
+        """Delete trashed articles for good (all of them when `article_ids` is None)."""
+        with self.transaction() as db:
+            if article_ids is None:
+                return db.execute("DELETE FROM trash").rowcount
+            return sum(db.execute("DELETE FROM trash WHERE id=?", (i,)).rowcount for i in article_ids)
 
     # -- reads -------------------------------------------------------------------------
     _ARTICLE_COLS = ("a.id, a.title, a.source, a.date, a.url, a.script, a.original_file, a.origin,"

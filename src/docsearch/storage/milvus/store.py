@@ -31,16 +31,20 @@ from docsearch.storage.milvus.connection import (BATCH, DUMMY, MAX_VARCHAR, TEXT
                                                  Collections, literal, pymilvus_module, writer_id)
 from docsearch.storage.milvus.keyword import KeywordSearch
 from docsearch.storage.milvus.terms import TermStatistics
+from docsearch.storage.milvus.trash import TrashBin
 
 
 PASSAGE_FIELDS = ["id", "article_id", "ordinal", "paragraph", "paragraph_end", "start", "stop", "text"]
 PASSAGE_CACHE = 20_000
 ARTICLE_FIELDS = ["id", "seq", "title", "source", "date", "url", "script", "original_file", "origin",
                    "added_at", "content_hash", "extra", "npassages"]
+TRASH_FIELDS = ARTICLE_FIELDS + ["removed_at"]
 
 
-class MilvusStore(TermStatistics, KeywordSearch):
+class MilvusStore(TermStatistics, KeywordSearch, TrashBin):
     """`storage.base.Store` on Milvus."""
+
+    _TRASH_FIELDS = TRASH_FIELDS
 
     def __init__(self, client, settings: Settings):
         self.client = client
@@ -114,9 +118,10 @@ class MilvusStore(TermStatistics, KeywordSearch):
             ip.add_index(f + "_sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         self.passages_c = self.c.ensure("passages", s, ip)
         self.terms_c = self._create_terms()
+        self.trash_c = self._create_trash()
 
     def drop_all(self) -> None:
-        for kind in ("meta", "articles", "texts", "passages", "termshards", "writers", "terms"):
+        for kind in ("meta", "articles", "texts", "passages", "termshards", "writers", "terms", "trash"):
             self.client.drop_collection(self.c.name(kind))
         self._passage_cache.clear()
 
