@@ -352,7 +352,11 @@ def test_bulk_add_and_remove_killed_at_random_points(tmp_path):
         if kind in ("start", "storing") and 0 < len(now - present) < N_ARTICLES - len(present):
             stats["mid_batch"] += 1
         assert ds.search("近岸外包项目", k=3).results or not now
+        trashed = {row.id for row, _ in ds.trash()}   # a removed article waits in the trash, whole
+        assert trashed <= set(expected) and not trashed & now
         ds.close()
+        if trashed:  # emptied, so that the next add can bring it in again
+            assert cli(ix, "trash", "--empty", corpus=corpus)[0] == 0
         present = now
         stats["trials"] += 1
     rc, out, err = cli(ix, "add", str(bulk), corpus=corpus)  # a last run completes the set
