@@ -18,6 +18,7 @@ from docsearch.ingest import Article
 from docsearch.responses import AddReport, AskResponse, LookupResponse, Result, SearchResponse
 from docsearch.retrieval import lookup as lookup_mod
 from docsearch.retrieval.compose import compose
+from docsearch.retrieval.confidence import ConfidenceModel
 from docsearch.retrieval.filters import Filters, allowed_articles
 from docsearch.retrieval.query import Query, analyze
 from docsearch.retrieval.ranking import Ranker
@@ -34,6 +35,7 @@ class DocSearch:
     def __init__(self, settings: Settings, progress: ProgressFactory | None = None):
         self.library = Library(settings, progress)
         self.ranker = Ranker(self.library)
+        self.confidence = ConfidenceModel(self.library.store)
 
     # -- the open library ------------------------------------------------------------------
     settings = property(lambda self: self.library.settings)
@@ -160,8 +162,9 @@ class DocSearch:
         return self._answer(question, analyze(question, self.settings.max_query_chars), ranked)
 
     def _answer(self, question: str, q: Query, ranked: list[tuple[int, float]]) -> AskResponse:
-        answers, passages = compose(q, self.ranker.results(ranked))
-        return AskResponse(question, answers, passages, q.notes, q.terms, q.translations)
+        c = compose(q, self.ranker.results(ranked), self.confidence)
+        return AskResponse(question, c.answers, c.passages, q.notes, q.terms, q.translations,
+                           answered=bool(c.answers), confidence=c.confidence)
 
     def _allowed(self, filters: Filters | None) -> set[str] | None:
         """The ids of the articles the filters let through (None: no filter)."""

@@ -49,6 +49,7 @@ class AnswerSentence:
     passage_rank: int
     start: int   # offsets in the article text
     end: int
+    confidence: float = 1.0   # calibrated: P(this sentence answers the question)
 
 
 @dataclass
@@ -60,6 +61,10 @@ class AskResponse:
     terms: list[str] = field(default_factory=list)
     translations: list[dict] = field(default_factory=list)
     filters: dict = field(default_factory=dict)
+    # False when no sentence reaches the calibrated confidence: the library holds no reliable
+    # answer, and the passages are related reading only.
+    answered: bool = True
+    confidence: float = 1.0   # of the best passage's sentence, answered or not
 
     def to_json(self) -> dict:
         out_passages = []
@@ -67,9 +72,9 @@ class AskResponse:
             d = r.to_json()
             d.update(answer_sentence=sent, answer_start=a, answer_end=b)
             out_passages.append(d)
-        return {"question": self.question,
+        return {"question": self.question, "answered": self.answered, "confidence": self.confidence,
                 "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
-                            "citation": s.citation} for s in self.answer],
+                            "citation": s.citation, "confidence": s.confidence} for s in self.answer],
                 "passages": out_passages, "understood_as": self.terms, "translations": self.translations,
                 "notes": self.notes, **({"filters": self.filters} if self.filters else {})}
 

@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", action="store_true", help="measure fusion weights and store them for the model")
     p.add_argument("--sample", type=int, default=0, help="use every Nth question (quick runs)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p = cmd("calibrate-abstain", "fit when `ask` declines to answer, on question sets about the shipped corpus; "
+            "writes the model and its measured precision/recall to the package data")
+    p.add_argument("data", nargs="*", help="JSONL question sets (default: tests/data/abstain_qa.jsonl and the "
+                   "in-house seed sets)")
+    p.add_argument("--max-declined", type=float, default=0.03, help="share of answerable calibration "
+                   "questions the threshold may decline (default 0.03)")
+    p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
     p = cmd("bench", "query latency on the current index (median and p95); with --sizes, the scale "
                      "benchmark on synthetic corpora of those sizes")
     p.add_argument("--queries", type=int, default=200)

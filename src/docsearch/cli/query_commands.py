@@ -88,7 +88,10 @@ def _show_search(out: dict) -> None:
 def _show_ask(out: dict) -> None:
     print(f"question: {out['question']}")
     _show_understood(out)
-    if not out["answer"]:
+    if not out.get("answered", bool(out["answer"])):
+        print(f"no reliable answer in the library (confidence {out.get('confidence', 0):.2f}); "
+              "the passages below are related reading")
+    elif not out["answer"]:
         print("no answer found")
     for n, a in enumerate(out["answer"], 1):
         print(f"[{n}] {a['text']}\n    — {a['citation']}")

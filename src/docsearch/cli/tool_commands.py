@@ -89,4 +89,30 @@ def _run_latency(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"eval": _cmd_eval, "bench": _cmd_bench}
+def _cmd_calibrate_abstain(args, settings: Settings) -> int:
+    import tempfile
+
+    from docsearch.tools import calibrate_abstain as cal
+
+    data = [Path(p) for p in args.data] or cal.default_data(Path.cwd())
+    if not data:
+        raise CLIError("no question sets: give JSONL files, or run from the repository root (tests/data/)")
+    missing = [str(p) for p in data if not p.exists()]
+    if missing:
+        raise CLIError(f"no such file: {missing[0]}")
+    with tempfile.TemporaryDirectory(prefix="docsearch-calibrate-") as tmp:
+        ds = engine(replace(settings, index_dir=Path(tmp), backend="embedded"), ready=True)
+        ds.confidence.params = {}    # evidence only: the model being fitted must not filter it
+        params = cal.calibrate(ds, data, args.max_declined, log=lambda m: print(m, file=sys.stderr))
+        ds.close()
+    t = params["test"]
+    print(f"threshold {params['threshold']:.4f}; held-out test split: declined {t['unanswerable_declined']}/"
+          f"{t['unanswerable']} unanswerable, {t['answerable_declined']}/{t['answerable']} answerable "
+          f"(decline precision {t['decline_precision']}, recall {t['decline_recall']})")
+    if not args.dry_run:
+        cal.write_params(params)
+        print(f"written: {cal.MODEL_FILE}")
+    return EXIT_OK
+
+
+COMMANDS = {"eval": _cmd_eval, "bench": _cmd_bench, "calibrate-abstain": _cmd_calibrate_abstain}

@@ -2,8 +2,11 @@
 the answer made of the best of them. The one path used by `ask`, the app and `eval`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from docsearch.responses import AnswerSentence, Result, citation
 from docsearch.retrieval import answer as sentences
+from docsearch.retrieval.confidence import ConfidenceModel
 from docsearch.retrieval.query import Query
 from docsearch.text.chunk import paragraphs
 from docsearch.text.normalize import canonical
@@ -28,25 +31,37 @@ def passage_sentences(q: Query, results: list[Result]) -> list[tuple[Result, sen
     return [(r, sentences.best_sentence(asked, r.text, grams, r.title)) for r in results]
 
 
-def compose(q: Query, results: list[Result]) -> tuple[list[AnswerSentence], list[tuple[Result, str, int, int]]]:
-    """(answer sentences, every passage with its best sentence and that sentence's span)."""
+@dataclass
+class Composed:
+    answers: list[AnswerSentence]                      # above the confidence threshold only
+    passages: list[tuple[Result, str, int, int]]      # every passage, its best sentence and span
+    confidence: float                                  # of the top passage's sentence
+
+
+def compose(q: Query, results: list[Result], model: ConfidenceModel | None = None) -> Composed:
+    """The answer to `q` from ranked results; with a confidence model, only sentences it trusts."""
     passages = []
     answers: list[AnswerSentence] = []
     seen: set[str] = set()
-    top_score = None
+    top_score, top_confidence = None, 0.0
     for r, choice in passage_sentences(q, results):
         sent = r.text[choice.start:choice.end]
         passages.append((r, sent, choice.start, choice.end))
-        top_score = choice.score if top_score is None else top_score
+        first = top_score is None
+        top_score = choice.score if first else top_score
         key = canonical(sent)
         # Later passages' sentences join the answer only when they match about as well.
         if key in seen or choice.score < ANSWER_SCORE_RATIO * top_score:
             continue
         seen.add(key)
+        conf = model.confidence(model.evidence(q, q.text, r.text, sent)) if model else 1.0
+        top_confidence = conf if first else top_confidence
+        if model and conf < model.threshold:
+            continue
         para = paragraph_at(r, choice.start)
         answers.append(AnswerSentence(sent, r.article_id, para, citation(r.title, r.article_id, para),
-                                      r.rank, r.start + choice.start, r.start + choice.end))
-    return answers[:MAX_ANSWER_SENTENCES], passages
+                                      r.rank, r.start + choice.start, r.start + choice.end, round(conf, 3)))
+    return Composed(answers[:MAX_ANSWER_SENTENCES], passages, round(top_confidence, 3))
 
 
 def paragraph_at(r: Result, offset_in_passage: int) -> int:

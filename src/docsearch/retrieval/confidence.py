@@ -1,0 +1,145 @@
+"""How sure an answer is: a calibrated confidence for each answer sentence and for the question,
+so that `ask` can say the library holds no reliable answer instead of offering the nearest
+sentence it has.
+
+The evidence is lexical and measured against the library itself:
+- `missing`: the question's specific terms (names of places, people and organisations, numbers;
+  for English questions numbers and capitalised names, through their translations) that the
+  passage does not hold. A question about Japan's subsidies or 2023's growth is not answered
+  by a passage about the US in 2021, however many other words they share. Terms found in most
+  passages (美国 in this library) say nothing and are left out.
+- `coverage`: the share of the question's content (its words; for English its translated words,
+  IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
+- `unknown`: the share of that content that occurs nowhere in the library.
+A logistic model over these (fitted by `docsearch calibrate-abstain` on questions written for
+the shipped corpus: answerable ones and ones the library cannot answer, on and off its topic)
+gives the confidence; the threshold is stored beside the weights with the precision and recall
+measured on held-out questions.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from docsearch.config import PACKAGE_DATA
+from docsearch.retrieval.evidence import bm25_idf
+from docsearch.retrieval.query import QUESTION_WORDS, Query
+from docsearch.storage.base import Store
+from docsearch.text import segment
+from docsearch.text.normalize import aligned_simplified, canonical, term_variants
+
+MODEL_FILE = PACKAGE_DATA / "abstain.json"
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown")
+# jieba part-of-speech tags of names: places, people, organisations, other proper nouns, Latin words.
+_PROPER_TAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
+_DIGITS = re.compile(r"[0-9]{2,}(?:\.[0-9]+)?")
+_LATIN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)*")
+_QUESTION_CHARS = set("什么哪谁几多少吗呢何为怎样如请问")
+# A term found in more than this share of the passages does not single out an answer.
+_UBIQUITOUS = 0.5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    missing: float
+    coverage_passage: float
+    coverage_sentence: float
+    unknown: float
+
+    def vector(self) -> list[float]:
+        return [getattr(self, f) for f in FEATURES]
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(segment.tokenizer())
+
+
+def specific_terms(q: Query, original: str) -> list[list[str]]:
+    """The question's specific terms, each as the forms that count as finding it."""
+    out: list[list[str]] = []
+    if q.groups:  # English: numbers, and the capitalised names among the translated words
+        names = {m.group(0).lower() for m in _LATIN_NAME.finditer(original)}
+        for g in q.groups:
+            if g.source in names or any(w in names for w in g.source.split()):
+                out.append([g.source] + [canonical(a) for a in g.alternatives])
+        out += [[n] for n in _DIGITS.findall(original)]
+        return out
+    for word, tag in _pos_tokenizer().cut(q.canonical):
+        if (tag in _PROPER_TAGS and len(word) >= 2) or _DIGITS.fullmatch(word):
+            out.append(sorted(term_variants(word)))
+    return out
+
+
+def content_units(q: Query) -> list[list[str]]:
+    """What the question asks about, each unit as the forms that count as finding it: for Chinese
+    its content words (two characters or more, question words left out); for English each
+    translated word or phrase (its Chinese alternatives) and each other Latin word or number
+    (names can match as written)."""
+    if q.groups:
+        translated = {w for g in q.groups for w in g.source.split()}
+        units = [[canonical(a) for a in g.alternatives] for g in q.groups]
+        units += [[w] for w in q.words if w.isascii() and w not in translated and (len(w) > 2 or w.isdigit())]
+        return units
+    return [sorted(term_variants(w)) for w in q.words if len(w) > 1 and w not in QUESTION_WORDS]
+
+
+def _holds(view: str, forms: list[str]) -> bool:
+    return any(f and (f in view or aligned_simplified(f) in view) for f in forms)
+
+
+class ConfidenceModel:
+    """Evidence from a question and a passage, and the calibrated confidence it gives."""
+
+    def __init__(self, store: Store, params: dict | None = None):
+        self.store = store
+        self.params = params if params is not None else load_params()
+
+    @property
+    def threshold(self) -> float:
+        return float(self.params.get("threshold", 0.5))
+
+    def evidence(self, q: Query, original: str, passage: str, sentence: str) -> Evidence:
+        n_docs = max(self.store.passage_count(), 1)
+        view = aligned_simplified(passage) + "\n" + canonical(passage)
+        sentence_view = aligned_simplified(sentence) + "\n" + canonical(sentence)
+        missing = 0
+        for forms in specific_terms(q, original):
+            if self._found_in(forms) > _UBIQUITOUS * n_docs:
+                continue
+            if not _holds(view, forms):
+                missing += 1
+        units = content_units(q)
+        weights = [(forms, bm25_idf(self._found_in(forms), n_docs)) for forms in units]
+        total = sum(w for _, w in weights) or 1.0
+        cov_p = sum(w for forms, w in weights if _holds(view, forms)) / total
+        cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
+        unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
+        return Evidence(float(missing), cov_p, cov_s, unknown)
+
+    def _found_in(self, forms: list[str]) -> int:
+        """Passages holding any form of a term (the largest count of one form)."""
+        counts = self.store.phrase_frequencies([f for f in forms if segment.chars(f)])
+        return max(counts.values(), default=0)
+
+    def confidence(self, ev: Evidence) -> float:
+        """P(the passage answers the question), by the fitted logistic model."""
+        w = self.params.get("weights")
+        if not w:
+            return 1.0  # never calibrated: every answer stands, as before calibration existed
+        z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector()))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def load_params(path: Path = MODEL_FILE) -> dict:
+    """The fitted weights and threshold (empty when none were fitted)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

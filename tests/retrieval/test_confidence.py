@@ -1,0 +1,75 @@
+"""The answer confidence: what `ask` declines, the JSON it writes, and the calibration tool."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from docsearch.retrieval.confidence import ConfidenceModel, Evidence, content_units, load_params
+from docsearch.retrieval.query import analyze
+from docsearch.tools import calibrate_abstain as cal
+from helpers import DATA, REPO
+
+
+def test_the_shipped_model_was_fitted_and_measured():
+    params = load_params()
+    assert len(params["weights"]) == 4 and 0 < params["threshold"] < 1
+    test = params["test"]
+    # What the fitted model measured on the held-out split when it was written (see README).
+    assert test["answerable"] > 0 and test["unanswerable"] > 0
+    assert test["answerable_declined"] <= 0.05 * test["answerable"]
+
+
+def test_a_question_the_library_cannot_answer_is_declined(seed):
+    resp = seed.ask("日本的养老金制度如何运作?", k=3)
+    out = resp.to_json()
+    assert out["answered"] is False and out["answer"] == [] and out["passages"]   # related reading stays
+    assert 0 <= out["confidence"] < seed.confidence.threshold
+
+
+def test_an_answered_question_carries_confidences(seed):
+    out = seed.ask("美国制造业回流的主要来源地是哪里?", k=3).to_json()
+    assert out["answered"] is True and out["answer"]
+    assert all(seed.confidence.threshold <= a["confidence"] <= 1 for a in out["answer"])
+    assert out["confidence"] == out["answer"][0]["confidence"]
+
+
+def test_evidence_counts_missing_specific_terms(seed):
+    model = ConfidenceModel(seed.store)
+    q = analyze("2031年台积电在熊本的工厂雇用了多少人?", 200)
+    passage = "美国制造业增加值在2021年增长了4.2%。"
+    ev = model.evidence(q, q.text, passage, passage)
+    assert ev.missing >= 1 and 0 <= ev.coverage_sentence <= ev.coverage_passage + 1e-9 <= 1
+    holding = "2031年台積電在熊本的工廠雇用了三千人。"
+    assert model.evidence(q, q.text, holding, holding).missing == 0   # found in either script
+    q = analyze("What share of US imports came from China in 2022?", 200)
+    assert any("进口" in f for forms in content_units(q) for f in forms)
+
+
+def test_an_uncalibrated_model_declines_nothing(seed):
+    model = ConfidenceModel(seed.store, params={})
+    assert model.confidence(Evidence(5, 0, 0, 1)) == 1.0
+
+
+def test_logistic_fit_separates_what_is_separable():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(1, 0.3, (60, 2)), rng.normal(-1, 0.3, (20, 2))])
+    y = np.array([1] * 60 + [0] * 20)
+    w, b = cal.fit_logistic(x, y)
+    p = 1 / (1 + np.exp(-(x @ w + b)))
+    assert (p[:60] > 0.5).mean() > 0.95 and (p[60:] < 0.5).mean() > 0.95
+
+
+def test_calibration_writes_threshold_and_held_out_rates(seed, tmp_path):
+    rows = [json.loads(x) for x in (DATA / "abstain_qa.jsonl").read_text(encoding="utf-8").splitlines()][::4]
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    seed.confidence.params, saved = {}, seed.confidence.params
+    try:
+        params = cal.calibrate(seed, [small], 0.05, log=lambda m: None)
+    finally:
+        seed.confidence.params = saved
+    assert set(params["test"]) >= {"answerable_declined", "unanswerable_declined", "decline_precision"}
+    n_test = sum(1 for r in rows if r["split"] == "test")
+    assert params["test"]["answerable"] + params["test"]["unanswerable"] == n_test
+    assert cal.default_data(REPO)[0].name == "abstain_qa.jsonl"
