@@ -98,9 +98,11 @@ def test_remove_goes_to_the_trash_and_restore_brings_it_back(library):
         assert library.verify() == []
         assert library.remove(art.id) and library.empty_trash() == 1
         assert library.trash() == [] and library.verify() == []
-        assert library.add_articles([_same(art)]).added   # gone for good: it can come in anew
+        again = library.add_articles([_same(art)]).added   # gone for good: it can come in anew
+        assert again
     finally:
-        library.delete(art.id)
+        for aid in [art.id] + locals().get("again", []):
+            library.delete(aid)
         library.empty_trash()
 
 

@@ -72,7 +72,7 @@ def test_keyword_search_is_script_blind_and_treats_syntax_as_text(backend):
     owners = {s.passages([pid])[pid].article_id for pid, _ in hits}
     assert owners == {"tw", "cn"}
     assert [sc for _, sc in hits] == sorted((sc for _, sc in hits), reverse=True)
-    for raw in ("C++", "a:b", '"', "NEAR(a b)"):
+    for raw in ("C++", "a:b", '"a"', "NEAR(a b)", "x*", "{words}: y"):
         q = analyze(raw, 100)
         s.keyword_search(q.words, q.grams, 10, (1.0, 1.0))  # never raises
 
