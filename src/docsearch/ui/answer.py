@@ -15,9 +15,11 @@ from docsearch.ui.state import go_read
 
 def show_translations(resp: Any, t: dict) -> None:
     """What the question was understood as: English words' translations and the search terms."""
-    for tr in resp.translations:
-        st.caption(f"{t['translated']}: {tr['english']} → {' / '.join(tr['chinese'])}")
-    st.caption(f"{t['understood']}: {' '.join(resp.terms)}")
+    # One caption (one element, no gaps) for the translations and the terms.
+    lines = [f"{t['translated']}: " + "; ".join(f"{safe(tr['english'])} → {' / '.join(map(safe, tr['chinese']))}"
+                                               for tr in resp.translations)] if resp.translations else []
+    lines.append(f"{t['understood']}: {safe(' '.join(resp.terms))}")
+    st.caption("  \n".join(lines))
 
 
 def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:

@@ -145,8 +145,8 @@ def _remove(ds: DocSearch, t: dict, arts: list) -> None:
     titles = {a.id: a.title for a in arts}
     # Nothing chosen at first, and a fresh confirmation box after every removal (new keys).
     rnd = ss.setdefault("remove_round", 0)
-    victim = st.selectbox(t["pick"], list(titles), index=None, key=f"remove_pick-{rnd}",
-                          format_func=lambda i: f"{i} · {titles[i]}")
+    victim = st.selectbox(t["pick"], placeholder=t["choose"], options=list(titles), index=None,
+                          key=f"remove_pick-{rnd}", format_func=lambda i: f"{i} · {titles[i]}")
     sure = st.checkbox(t["confirm"], key=f"remove_confirm-{rnd}")
     ready = sure and victim is not None
     if st.button(t["remove_button"], disabled=not ready, key="remove_button") and ready and may_edit(ds):

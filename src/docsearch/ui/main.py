@@ -21,8 +21,8 @@ _UPLOADER_ZH = """<style>
 [data-testid=stFileUploaderDropzoneInstructions] > div::before {content:"%s"; display:block}
 [data-testid=stFileUploaderDropzoneInstructions] > div > small {display:none}
 [data-testid=stFileUploaderDropzoneInstructions] > div::after {content:"%s"; font-size:.85em; opacity:.7}
-[data-testid=stFileUploaderDropzone] button {font-size:0}
-[data-testid=stFileUploaderDropzone] button::after {content:"%s"; font-size:1rem}
+[data-testid=stFileUploaderDropzone] button * {display:none}
+[data-testid=stFileUploaderDropzone] button::after {content:"%s"}
 </style>"""
 
 

@@ -21,8 +21,8 @@ def page_read(ds: DocSearch, t: dict, script: str) -> None:
     ids = list(titles)
     # An unknown id chooses nothing (never silently another article); no id at all, the first.
     index = ids.index(wanted) if wanted in ids else (None if wanted else 0)
-    chosen = st.selectbox(t["pick"], ids, index=index, key=f"read_pick-{wanted}",
-                          format_func=lambda i: convert_for_display(titles[i], script))
+    chosen = st.selectbox(t["pick"], placeholder=t["choose"], options=ids, index=index,
+                          key=f"read_pick-{wanted}", format_func=lambda i: convert_for_display(titles[i], script))
     if wanted and wanted not in titles and chosen is None:
         st.warning(t["no_article"].format(id=safe(wanted[:80])))
         return
@@ -43,9 +43,8 @@ def page_read(ds: DocSearch, t: dict, script: str) -> None:
         if not para.strip():
             continue
         body = safe(convert_for_display(para, script))
-        if is_heading(para):
-            body = f'<span class="sechead">{body}</span>'
-        cls = ' class="cited"' if num == focus else ""
+        classes = " ".join(c for c, on in (("head", is_heading(para)), ("cited", num == focus)) if on)
+        cls = f' class="{classes}"' if classes else ""
         label = t["paragraph"].format(n=num)
         html.append(f'<p id="para-{num}"{cls}><span class="pnum">{label}</span>{body}</p>')
     # One block for the article: an element per paragraph would add a gap after each.

@@ -22,8 +22,9 @@ _SENTENCE_END = tuple("。.!?!?;;:…”\"』」")
 STYLE = """<style>
 mark.ans{background:#ffe08a} mark.term{background:none;color:#b3261e;font-weight:600;padding:0}
 .passage{margin:0 0 .2rem 0;line-height:1.65}
-.passage .sechead,.article .sechead{display:block;font-weight:700;font-size:1.05em;margin:.35rem 0 .15rem}
+.passage .sechead{font-weight:700;font-size:1.05em;margin:.35rem 0 .15rem}
 .article p{margin:0 0 .55rem 0;line-height:1.7;padding:.15rem .4rem;border-left:3px solid transparent}
+.article p.head{font-weight:700;font-size:1.08em;margin-top:.9rem}
 .article p.cited{background:#fff4c2;border-left-color:#e0a800}
 .article .pnum{color:#888;font-size:.8em;margin-right:.4em}
 .passage-head{font-weight:600;margin:.2rem 0 .1rem}
@@ -65,8 +66,9 @@ def marked(text: str, spans: list[tuple[int, int, str]], script: str) -> str:
             last = b
         out.append(safe(shown[last:end]))
         body = "".join(out)
-        lines.append(f'<span class="sechead">{body}</span>' if is_heading(line) else body)
-    return "<br>".join(lines)
+        # One block per line: no <br> after a heading block, so no blank line under it.
+        lines.append(f'<div class="sechead">{body}</div>' if is_heading(line) else f"<div>{body}</div>")
+    return "".join(lines)
 
 
 def scroll_to(element_id: str, nonce: int) -> None:

@@ -23,7 +23,7 @@ TEXT = {
         "add_button": "添加", "add_files": "添加上传的文件", "added": "已添加", "duplicate": "内容已在文献库中,对应文章",
         "refused": "未添加",
         "remove": "删除文章", "confirm": "确认删除(不可撤销)", "remove_button": "删除", "removed": "已删除",
-        "pick": "选择文章", "paragraph": "第{n}段", "empty_corpus": "文献库是空的:请先在“文献库”页添加文章。",
+        "pick": "选择文章", "choose": "请选择文章", "paragraph": "第{n}段", "empty_corpus": "文献库是空的:请先在“文献库”页添加文章。",
         "too_big": "文件超过 {mb} MB 上限", "type_refused": "不支持的文件类型",
         "no_article": "文献库里没有编号为“{id}”的文章(链接可能已过期,或文章已被删除)。请在上方选择文章。",
         "bad_paragraph": "“{p}”不是这篇文章的段落编号(本文共 {n} 段):显示全文,不标出段落。",
@@ -75,7 +75,7 @@ TEXT = {
         "add_button": "Add", "add_files": "Add the uploaded files", "added": "Added", "duplicate": "Already in the library as",
         "refused": "Not added",
         "remove": "Remove an article", "confirm": "Yes, remove it (cannot be undone)", "remove_button": "Remove",
-        "removed": "Removed", "pick": "Article", "paragraph": "¶{n}",
+        "removed": "Removed", "pick": "Article", "choose": "Choose an article", "paragraph": "¶{n}",
         "empty_corpus": "The library is empty: add articles on the Library page.",
         "too_big": "file is over the {mb} MB limit", "type_refused": "unsupported file type",
         "no_article": "The library holds no article “{id}” (the link may be stale, or the article was removed). "
