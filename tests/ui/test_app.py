@@ -205,7 +205,7 @@ def test_copy_citation_and_exports(app, seed):
 @pytest.mark.parametrize("params, message", [
     ({"page": "read", "article": "000_47721d1ce0619f18", "p": "abc"}, "不是这篇文章的段落编号"),
     ({"page": "read", "article": "000_47721d1ce0619f18", "p": "9999"}, "不是这篇文章的段落编号"),
-    ({"page": "read", "article": "gone-article", "p": "3"}, "文献库里没有编号为“gone&#45;article”"),
+    ({"page": "read", "article": "gone-article", "p": "3"}, "文献库里没有编号为“gone\\-article”"),
     ({"page": "nonsense"}, "未知页面"),
     ({"lang": "xx"}, "Unknown interface language"),
     ({"script": "klingon"}, "未知的显示方式"),
@@ -238,8 +238,9 @@ def test_lookup_says_what_it_searched(app):
 
 def test_refusals_name_the_uploaded_file_in_the_interface_language():
     tmp = "/tmp/tmpxyz"
-    assert refusal(f"{tmp}/empty.txt", f"{tmp}/empty.txt: file is empty", TEXT["zh"], tmp) == "未添加: empty.txt: 文件是空的"
-    assert refusal(f"{tmp}/a.bin", f"{tmp}/a.bin: something new", TEXT["en"], tmp) == "Not added: a.bin: a.bin: something new"
+    assert refusal(f"{tmp}/empty.txt", f"{tmp}/empty.txt: file is empty", TEXT["zh"], tmp) == "未添加: empty\\.txt: 文件是空的"
+    assert refusal(f"{tmp}/a.bin", f"{tmp}/a.bin: something new", TEXT["en"], tmp) == \
+        "Not added: a\\.bin: a\\.bin: something new"
 
 
 def test_remove_starts_with_nothing_chosen_and_resets_the_confirmation(app):

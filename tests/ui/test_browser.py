@@ -187,11 +187,23 @@ def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
     f = tmp_path / "upload-test.md"
     f.write_text("---\ntitle: 上傳測試<img src=x onerror=alert(1)>\n---\n"
                  "高雄港第七貨櫃中心<script>window.pwned=1</script>每小時可裝卸四十二箱。", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
     page.goto(f"{server}/?page=library")
     page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
-    page.set_input_files("input[type=file]", str(f))
+    page.set_input_files("input[type=file]", [str(f), str(empty)])
+    settled(page, "text=添加上传的文件")
+    page.get_by_label("来源").first.fill("上傳測試來源")
+    page.get_by_label("日期").first.fill("2024-03-01")
+    page.get_by_label("网址").fill("https://example.org/upload-test")
+    page.get_by_label("日期").first.press("Enter")
+    settled(page, "text=添加上传的文件")
     page.get_by_role("button", name="添加上传的文件").click()
     settled(page, "text=已添加", timeout=120_000)
+    body = page.inner_text("body")
+    assert "未添加: empty.txt: 文件是空的" in body and "/tmp" not in body  # no server paths
+    assert page.locator("[data-testid=stFileUploaderFile]").count() == 0  # the box was emptied
+    assert "Deploy" not in body and "Upload" not in body  # uploader texts in the interface language
     page.screenshot(path=str(ARTIFACTS / "library-added.png"), full_page=True)
     page.goto(f"{server}/?page=lookup&kw={quote('貨櫃中心')}")
     settled(page, "mark.ans")
@@ -199,6 +211,10 @@ def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
     assert "<script>window.pwned=1</script>" in body  # shown as text
     assert page.evaluate("window.pwned") is None        # never run
     page.screenshot(path=str(ARTIFACTS / "escaped.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("阅读全文")).first.click()
+    settled(page, "p.cited")
+    caption = page.inner_text("[data-testid=stCaptionContainer]")
+    assert "上傳測試來源" in caption and "2024-03-01" in caption and "example.org/upload-test" in caption
 
 
 # -- readers and editors ----------------------------------------------------------------------

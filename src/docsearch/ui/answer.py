@@ -19,7 +19,7 @@ def show_translations(resp: Any, t: dict) -> None:
     lines = [f"{t['translated']}: " + "; ".join(f"{safe(tr['english'])} → {' / '.join(map(safe, tr['chinese']))}"
                                                for tr in resp.translations)] if resp.translations else []
     lines.append(f"{t['understood']}: {safe(' '.join(resp.terms))}")
-    st.caption("  \n".join(lines))
+    st.caption("  \n".join(lines), unsafe_allow_html=True)
 
 
 def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:

@@ -93,7 +93,7 @@ def _thread(t: dict, current: str) -> None:
         for i, item in enumerate(reversed(thread)):
             label = shorten(item["q"])
             if item["q"] == current:
-                box.markdown(f"**▸ {safe(label)}**")
+                box.markdown(f"**▸ {safe(label)}**", unsafe_allow_html=True)
             else:
                 box.button(label, key=f"hist-{i}", help=item["q"], on_click=ask_this, args=(item["q"],),
                            type="tertiary")
@@ -102,7 +102,7 @@ def _thread(t: dict, current: str) -> None:
 def start_page(ds: DocSearch, t: dict) -> None:
     """What the library holds and example questions that run on a click."""
     st.markdown(t["start_intro"])
-    st.markdown(library_summary(ds.articles(), t, escape=safe))
+    st.markdown(library_summary(ds.articles(), t, escape=safe), unsafe_allow_html=True)
     st.markdown(f"**{t['examples']}**")
     for i, q in enumerate(EXAMPLES):
         st.button(q, key=f"example-{i}", on_click=ask_this, args=(q,))

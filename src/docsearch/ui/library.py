@@ -9,7 +9,7 @@ import streamlit as st
 from docsearch.engine import DocSearch
 from docsearch.errors import IndexBusy
 from docsearch.ingest import SUPPORTED_SUFFIXES, pasted_article
-from docsearch.ui.render import StreamlitProgress, safe
+from docsearch.ui.render import StreamlitProgress, plain
 
 
 def editor_sign_in(ds: DocSearch, t: dict, settings) -> None:
@@ -63,9 +63,9 @@ def refusal(what: str, reason: str, t: dict, tmp: str = "") -> str:
     name = Path(what).name if tmp and what.startswith(tmp) else what
     for needle, key in _REASONS:
         if needle in reason:
-            return f"{t['refused']}: {safe(name)}: {t['reasons'][key]}"
+            return f"{t['refused']}: {plain(name)}: {t['reasons'][key]}"
     # A reason not known here: shown as the engine says it, with temporary paths removed.
-    return f"{t['refused']}: {safe(name)}: {safe(reason.replace(tmp + '/', '') if tmp else reason)}"
+    return f"{t['refused']}: {plain(name)}: {plain(reason.replace(tmp + '/', '') if tmp else reason)}"
 
 
 def page_library(ds: DocSearch, t: dict, script: str) -> None:
@@ -108,7 +108,7 @@ def _upload(ds: DocSearch, t: dict) -> None:
         paths, refused = [], []
         for f in files:
             if f.size > ds.settings.max_file_bytes:
-                refused.append(("error", f"{t['refused']}: {safe(f.name)}: {t['too_big'].format(mb=mb)}"))
+                refused.append(("error", f"{t['refused']}: {plain(f.name)}: {t['too_big'].format(mb=mb)}"))
                 continue
             path = Path(tmp) / Path(f.name).name
             path.write_bytes(f.getvalue())
@@ -152,7 +152,7 @@ def _remove(ds: DocSearch, t: dict, arts: list) -> None:
     if st.button(t["remove_button"], disabled=not ready, key="remove_button") and ready and may_edit(ds):
         if changed(lambda: ds.remove(victim)) is not None:
             ss["remove_round"] = rnd + 1
-            ss["flash"] = [("success", f"{t['removed']}: {victim} · {safe(titles[victim])}")]
+            ss["flash"] = [("success", f"{t['removed']}: {victim} · {plain(titles[victim])}")]
             st.rerun()
 
 
@@ -161,8 +161,8 @@ def flash(ds: DocSearch, report, t: dict, tmp: str = "", refused: list | None = 
     messages = list(refused or [])
     for aid in report.added:
         art = ds.article(aid)
-        messages.append(("success", f"{t['added']}: {aid} · {safe(art.title) if art else ''}"))
-    messages += [("info", f"{safe(Path(what).name if tmp and what.startswith(tmp) else what)}: {t['duplicate']} {existing}")
+        messages.append(("success", f"{t['added']}: {aid} · {plain(art.title) if art else ''}"))
+    messages += [("info", f"{plain(Path(what).name if tmp and what.startswith(tmp) else what)}: {t['duplicate']} {existing}")
                  for what, existing in report.duplicates]
     messages += [("error", refusal(what, reason, t, tmp)) for what, reason in report.refused]
     st.session_state["flash"] = messages

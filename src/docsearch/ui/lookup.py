@@ -34,7 +34,7 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
     total = sum(len(h.matches) for h in results)
     # Say what was searched: every script/vocabulary form, and how several words combine
     # (DocSearch.lookup_words takes passages holding any of them).
-    st.caption(f"{t['forms']}: " + " / ".join(safe(f) for f in resp.forms))
+    st.caption(f"{t['forms']}: " + " / ".join(safe(f) for f in resp.forms), unsafe_allow_html=True)
     if len(_words(kw)) > 1:
         st.caption(t["combined_or"])
     st.markdown(t["lookup_count"].format(n=len(results), m=total))

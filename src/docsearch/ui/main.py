@@ -10,7 +10,7 @@ from docsearch.ui.ask import page_ask
 from docsearch.ui.library import editor_sign_in, page_library
 from docsearch.ui.lookup import page_lookup
 from docsearch.ui.read import page_read
-from docsearch.ui.render import STYLE, safe
+from docsearch.ui.render import STYLE, plain
 from docsearch.ui.state import start_session, sync_url
 from docsearch.ui.texts import LANGS, PAGES, SCRIPTS, TEXT
 
@@ -55,7 +55,7 @@ def main() -> None:
     editor_sign_in(ds, t, ds.settings)
     st.title(t["title"])
     for key, value in st.session_state.pop("url_problems", []):
-        st.warning(t[key].format(v=safe(value[:40])))
+        st.warning(t[key].format(v=plain(value[:40])))
     if page != "library" and not ds.articles():
         st.info(t["empty_corpus"])
     else:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from docsearch.engine import DocSearch
 from docsearch.text.normalize import convert_for_display
-from docsearch.ui.render import is_heading, safe, scroll_to
+from docsearch.ui.render import is_heading, plain, safe, scroll_to, url_link
 from docsearch.ui.state import go_back
 
 
@@ -24,7 +24,7 @@ def page_read(ds: DocSearch, t: dict, script: str) -> None:
     chosen = st.selectbox(t["pick"], placeholder=t["choose"], options=ids, index=index,
                           key=f"read_pick-{wanted}", format_func=lambda i: convert_for_display(titles[i], script))
     if wanted and wanted not in titles and chosen is None:
-        st.warning(t["no_article"].format(id=safe(wanted[:80])))
+        st.warning(t["no_article"].format(id=plain(wanted[:80])))
         return
     if chosen is None:
         return
@@ -36,8 +36,9 @@ def page_read(ds: DocSearch, t: dict, script: str) -> None:
         return
     paras = ds.article_paragraphs(chosen)
     focus = _focus(ss.get("read_p"), len(paras), t)
-    st.markdown(f"### {safe(convert_for_display(art.title, script))}")
-    st.caption(" · ".join(safe(x) for x in (art.source, art.date, art.url, art.original_file) if x))
+    st.markdown(f"### {safe(convert_for_display(art.title, script))}", unsafe_allow_html=True)
+    meta = [safe(x) for x in (art.source, art.date) if x] + ([url_link(art.url)] if art.url else [])
+    st.caption(" · ".join(meta + ([safe(art.original_file)] if art.original_file else [])), unsafe_allow_html=True)
     html = []
     for num, para in paras:
         if not para.strip():
@@ -59,5 +60,5 @@ def _focus(value: str | None, count: int, t: dict) -> int | None:
         return None
     if value.isdigit() and 1 <= int(value) <= count:
         return int(value)
-    st.warning(t["bad_paragraph"].format(p=safe(value[:40]), n=count))
+    st.warning(t["bad_paragraph"].format(p=plain(value[:40]), n=count))
     return None

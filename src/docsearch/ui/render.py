@@ -11,8 +11,9 @@ import streamlit.components.v1 as components
 from docsearch.text.normalize import convert_for_display
 
 # Characters markdown (and Streamlit's $math$) would interpret, as HTML entities.
-# ( ) ! only act next to [ ], which are escaped; < > are HTML-escaped before this.
-_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]#+-~$|"})
+# ( ) ! only act next to [ ], which are escaped; < > are HTML-escaped before this. ':' and '@'
+# stop GFM's bare-URL and e-mail links, which would show the entities inside them literally.
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]#+-~$|:@"})
 
 # Section headings in the corpus: ▍ or # lines, numbered heads ((一), (1), 一、, 1.) and short lines
 # without sentence-final punctuation.
@@ -35,7 +36,24 @@ sup.cite a{text-decoration:none;font-weight:600}
 
 def safe(text: str) -> str:
     """Corpus text for st.markdown: HTML-escaped and markdown-inert, shown exactly as written."""
-    return html.escape(text, quote=True).replace("&", "\0").translate(_MARKDOWN).replace("\0", "&")
+    out = html.escape(text, quote=True).replace("&", "\0").translate(_MARKDOWN).replace("\0", "&")
+    return out.replace("www.", "www&#46;").replace("WWW.", "WWW&#46;")  # GFM's www. links likewise
+
+
+def url_link(url: str) -> str:
+    """A source URL as a link that opens in a new tab (http and https only), else as text."""
+    if not url.lower().startswith(("http://", "https://")):
+        return safe(url)
+    return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener">{safe(url)}</a>'
+
+
+_MARKDOWN_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>&])")
+
+
+def plain(text: str) -> str:
+    """Text for Streamlit elements that render markdown but no HTML (st.warning, st.success):
+    every markdown character backslash-escaped, so a URL value or a file name shows as typed."""
+    return _MARKDOWN_PUNCT.sub(r"\\\1", text)
 
 
 def is_heading(line: str) -> bool:
