@@ -152,6 +152,8 @@ def test_hostile_urls_get_a_message(server, page, query, message):
 def test_example_question_runs_on_click(server, page):
     page.goto(f"{server}/")
     settled(page, "text=试试这些问题")
+    page.get_by_role("button", name="Where do reshored US factories go?").wait_for()
+    page.wait_for_timeout(500)  # widgets draw after the script run ends
     page.screenshot(path=str(ARTIFACTS / "start-page.png"), full_page=True)
     page.get_by_role("button", name="Where do reshored US factories go?").click()
     settled(page, "mark.ans")
