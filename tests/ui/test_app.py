@@ -245,13 +245,15 @@ def test_refusals_name_the_uploaded_file_in_the_interface_language():
 
 def test_remove_starts_with_nothing_chosen_and_resets_the_confirmation(app):
     app.sidebar.radio(key="page").set_value("library").run()
-    assert app.selectbox(key="remove_pick-0").value is None
+    assert app.selectbox(key="remove_pick").value is None
     assert app.button(key="remove_button").disabled
-    app.selectbox(key="remove_pick-0").set_value("002_0d9808ada31baacb").run()
-    app.checkbox(key="remove_confirm-0").check().run()
+    app.selectbox(key="remove_pick").set_value("002_0d9808ada31baacb").run()
+    app.checkbox(key="remove_confirm").check().run()
+    assert not app.button(key="remove_button").disabled
     app.button(key="remove_button").click().run()
     assert not app.exception and any("已删除" in s.value for s in app.success)
-    assert app.selectbox(key="remove_pick-1").value is None and not app.checkbox(key="remove_confirm-1").value
+    assert app.selectbox(key="remove_pick").value is None and not app.checkbox(key="remove_confirm").value
+    assert app.button(key="remove_button").disabled
 
 
 def test_library_table_headers_follow_the_interface_language(app):

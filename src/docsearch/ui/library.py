@@ -143,15 +143,17 @@ def _remove(ds: DocSearch, t: dict, arts: list) -> None:
     ss = st.session_state
     st.subheader(t["remove"])
     titles = {a.id: a.title for a in arts}
-    # Nothing chosen at first, and a fresh confirmation box after every removal (new keys).
-    rnd = ss.setdefault("remove_round", 0)
-    victim = st.selectbox(t["pick"], placeholder=t["choose"], options=list(titles), index=None,
-                          key=f"remove_pick-{rnd}", format_func=lambda i: f"{i} · {titles[i]}")
-    sure = st.checkbox(t["confirm"], key=f"remove_confirm-{rnd}")
+    # Nothing chosen at first, and after every removal a cleared choice and confirmation (set
+    # here, before the widgets are drawn: Streamlit refuses changes to a drawn widget's value).
+    if ss.pop("remove_reset", False) or "remove_pick" not in ss:
+        ss["remove_pick"], ss["remove_confirm"] = None, False
+    victim = st.selectbox(t["pick"], placeholder=t["choose"], options=list(titles), key="remove_pick",
+                          format_func=lambda i: f"{i} · {titles[i]}")
+    sure = st.checkbox(t["confirm"], key="remove_confirm")
     ready = sure and victim is not None
     if st.button(t["remove_button"], disabled=not ready, key="remove_button") and ready and may_edit(ds):
         if changed(lambda: ds.remove(victim)) is not None:
-            ss["remove_round"] = rnd + 1
+            ss["remove_reset"] = True
             ss["flash"] = [("success", f"{t['removed']}: {victim} · {plain(titles[victim])}")]
             st.rerun()
 
