@@ -1,6 +1,7 @@
 from hypothesis import given, strategies as st
 
-from docsearch.text.normalize import aligned_simplified, canonical, clean_query, detect_script, fold, term_variants
+from docsearch.text.normalize import (aligned_simplified, canonical, clean_query, convert_for_display, converter,
+                                      detect_script, fold, term_variants)
 
 PAIRS = [("晶片", "芯片"), ("資料", "数据"), ("歐巴馬", "奥巴马"), ("欧巴马", "奥巴马"),
          ("網際網路", "互联网"), ("通膨", "通胀"), ("軟體", "软件"), ("川普", "特朗普")]
@@ -54,3 +55,54 @@ def test_detect_script():
 
 def test_clean_query_strips_controls():
     assert clean_query("  a\x1b\x07  b\n") == "a b"
+
+
+# -- display script ------------------------------------------------------------------------------
+from helpers import CORPUS  # noqa: E402
+
+TRADITIONAL_ARTICLE = (CORPUS / "000_47721d1ce0619f18.md").read_text(encoding="utf-8")
+SIMPLIFIED_ARTICLE = (CORPUS / "002_0d9808ada31baacb.md").read_text(encoding="utf-8")
+
+
+def test_traditional_view_leaves_traditional_text_as_written():
+    for text in ("美國製造業強勢回流", "台積電在亞利桑那州設廠", "美製造業強勢回流, 中國企業應保留另一種可能性"):
+        assert convert_for_display(text, "zh-Hant") == text
+    assert convert_for_display(TRADITIONAL_ARTICLE, "zh-Hant") == TRADITIONAL_ARTICLE
+
+
+def test_simplified_view_leaves_simplified_text_as_written():
+    for text in ("美国制造业回流的主要来源地", "乾坤", "著名学者", "台积电"):
+        assert convert_for_display(text, "zh-Hans") == text
+    assert convert_for_display(SIMPLIFIED_ARTICLE, "zh-Hans") == SIMPLIFIED_ARTICLE
+
+
+def test_fixed_conversions():
+    assert convert_for_display("美国制造业回流", "zh-Hant") == "美國製造業回流"
+    assert convert_for_display("台积电", "zh-Hant") == "台積電"
+    assert convert_for_display("这里 头发 台风", "zh-Hant") == "這裡 頭髮 颱風"
+    assert convert_for_display("美國製造業強勢回流", "zh-Hans") == "美国制造业强势回流"
+    assert convert_for_display("乾淨的", "zh-Hans") == "干净的"
+    assert convert_for_display("mixed 美国 and 美國", "as-written") == "mixed 美国 and 美國"
+
+
+# Chinese characters (both scripts), ASCII and punctuation, as in the corpus.
+_MIXED = st.text(alphabet=st.sampled_from(TRADITIONAL_ARTICLE[:3000] + SIMPLIFIED_ARTICLE[:3000] + "ab12 ,.《》"),
+                 max_size=120)
+
+
+@given(st.text(max_size=150) | _MIXED, st.sampled_from(["zh-Hans", "zh-Hant", "as-written"]))
+def test_display_conversion_keeps_length_and_is_idempotent(text, script):
+    once = convert_for_display(text, script)
+    assert len(once) == len(text)
+    assert convert_for_display(once, script) == once
+
+
+@given(_MIXED)
+def test_text_already_in_the_target_script_is_never_rewritten(text):
+    # What OpenCC itself produces is in the target script: converting it again changes nothing,
+    # even where OpenCC's phrase tables would (回流 -> 迴流).
+    trad = converter("s2tw").convert(converter("t2s").convert(text))
+    if len(trad) == len(text):
+        assert convert_for_display(trad, "zh-Hant") == trad
+    simp = converter("t2s").convert(text)
+    assert convert_for_display(simp, "zh-Hans") == simp

@@ -109,3 +109,153 @@ def test_an_add_while_another_process_writes_shows_the_lock_message(tmp_path, se
     at.text_input(key="keyword").set_value("被锁住")
     at.button[0].click().run()
     assert "被锁住时粘贴" not in html_of(at)
+
+
+# -- issue 16: the app as a research tool -------------------------------------------------------
+from docsearch.ui import export  # noqa: E402
+from docsearch.ui.library import refusal  # noqa: E402
+from docsearch.ui.texts import EXAMPLES, TEXT  # noqa: E402
+
+
+def url_app(tmp_path, seed_index_dir, monkeypatch, **params):
+    """The app opened on a URL with these parameters (a session's first run)."""
+    d = tmp_path / "ix"
+    shutil.copytree(seed_index_dir, d)
+    monkeypatch.setenv("DOCSEARCH_INDEX_DIR", str(d))
+    monkeypatch.setenv("DOCSEARCH_CORPUS_DIR", str(CORPUS))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    return at
+
+
+def qp(at, key):
+    """A URL parameter's value as the browser would see it."""
+    v = at.query_params[key]
+    return v[0] if isinstance(v, list) else v
+
+
+def ask(at, question):
+    at.text_input(key="question").set_value(question)
+    [b for b in at.button if b.label in ("提问", "Ask")][0].click().run()
+    assert not at.exception
+
+
+def test_start_page_shows_the_library_and_examples_that_run(app):
+    page = html_of(app)
+    assert "**2** 篇文章" in page and "文化縱橫" in page and "2024-01-15" in page
+    app.button(key="example-2").click().run()
+    assert not app.exception
+    assert qp(app, "q") == EXAMPLES[2]
+    assert '<mark class="ans">' in html_of(app) and 'href="#cite-1"' in html_of(app)
+
+
+def test_thread_holds_the_current_question_newest_first(app):
+    ask(app, "美国制造业回流的主要来源地是哪里?")
+    ask(app, "美國製造業就業人數如何變化?" + "很长的问题" * 10)
+    history = [m.value for m in app.sidebar.markdown] + [b.label for b in app.sidebar.button]
+    assert any("▸ 美國製造業就業人數如何變化?" in h and h.endswith("…**") for h in history)  # current, shortened
+    assert "美国制造业回流的主要来源地是哪里?" in [b.label for b in app.sidebar.button]
+    assert [e.label for e in app.expander if "美国制造业回流" in e.label]  # the earlier answer in the thread
+    app.button(key="hist-1").click().run()  # back to the first question, from the sidebar
+    assert "美国制造业回流的主要来源地是哪里?" == app.text_input(key="question").value
+
+
+@pytest.mark.parametrize("question, key", [("制造业" * 1000, "问题太长"), ("?!。……", "没有可以检索的字词"),
+                                           ("<script>", "没有可以检索的字词")])
+def test_questions_that_are_not_asked(app, question, key):
+    ask(app, question)
+    assert any(key in w.value for w in app.warning) and '<mark class="ans">' not in html_of(app)
+    assert "q" not in app.query_params
+
+
+def test_citation_opens_the_reading_view_at_its_paragraph_in_the_same_session(app):
+    app.sidebar.radio(key="lang").set_value("en").run()
+    ask(app, "田纳西州的平均工业电价是多少?")
+    page = html_of(app)
+    assert 'href="#cite-1"' in page and 'id="cite-1"' in page
+    opener = app.button(key="open-1")
+    para = opener.label.rsplit("¶", 1)[1]
+    opener.click().run()
+    assert not app.exception
+    assert f'<p id="para-{para}" class="cited">' in html_of(app) or f'<p id="para-{para}" class="head cited">' in html_of(app)
+    assert (qp(app, "page"), qp(app, "lang"), qp(app, "p")) == ("read", "en", para)
+    app.button(key="back").click().run()
+    assert "6.89" in html_of(app)  # the answer is still there
+
+
+def test_copy_citation_and_exports(app, seed):
+    ask(app, "田纳西州的平均工业电价是多少?")
+    codes = [c.value for c in app.code]
+    assert codes and all("第" in c and "段" in c and c.startswith("《") for c in codes)
+    resp = seed.ask("田纳西州的平均工业电价是多少?")
+    md = export.answer_markdown(resp, TEXT["en"])
+    assert md.startswith("# 田纳西州") and "[1]" in md and "> " in md
+    import csv
+    import io
+    import json
+    rows = list(csv.DictReader(io.StringIO(export.results_csv(resp).lstrip("\ufeff"))))
+    assert rows and rows[0]["cite"] == "1" and rows[0]["article_id"]
+    assert json.loads(export.results_json(resp))["passages"]
+    assert export.citation_text(TEXT["en"], "T", "", "", 3, 4) == "“T”, unknown source, n.d., ¶3-4."
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"page": "read", "article": "000_47721d1ce0619f18", "p": "abc"}, "不是这篇文章的段落编号"),
+    ({"page": "read", "article": "000_47721d1ce0619f18", "p": "9999"}, "不是这篇文章的段落编号"),
+    ({"page": "read", "article": "gone-article", "p": "3"}, "文献库里没有编号为“gone\\-article”"),
+    ({"page": "nonsense"}, "未知页面"),
+    ({"lang": "xx"}, "Unknown interface language"),
+    ({"script": "klingon"}, "未知的显示方式"),
+    ({"page": "read", "lang": "en", "article": "[x](javascript:alert(1))"}, "The library holds no article"),
+])
+def test_bad_url_values_get_a_message(tmp_path, seed_index_dir, monkeypatch, params, message):
+    at = url_app(tmp_path, seed_index_dir, monkeypatch, **params)
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert 'class="cited"' not in html_of(at)
+    if params.get("article") not in (None, "000_47721d1ce0619f18"):
+        assert '<p id="para-1"' not in html_of(at)  # never silently another article
+
+
+def test_deep_link_to_a_paragraph(tmp_path, seed_index_dir, monkeypatch):
+    at = url_app(tmp_path, seed_index_dir, monkeypatch, page="read", article="000_47721d1ce0619f18", p="32",
+                 script="zh-Hans", lang="en")
+    page = html_of(at)
+    assert '<p id="para-32" class="cited">' in page and "### 美制造业强势回流" in page  # title converts too
+    assert at.sidebar.radio(key="lang").value == "en"
+
+
+def test_lookup_says_what_it_searched(app):
+    app.sidebar.radio(key="page").set_value("lookup").run()
+    app.text_input(key="keyword").set_value("晶片 回流")
+    app.button[0].click().run()
+    captions = " ".join(c.value for c in app.caption)
+    assert "晶片" in captions and "芯片" in captions and "或" in captions
+    assert "个段落含有该词" in html_of(app)
+
+
+def test_refusals_name_the_uploaded_file_in_the_interface_language():
+    tmp = "/tmp/tmpxyz"
+    assert refusal(f"{tmp}/empty.txt", f"{tmp}/empty.txt: file is empty", TEXT["zh"], tmp) == "未添加: empty\\.txt: 文件是空的"
+    assert refusal(f"{tmp}/a.bin", f"{tmp}/a.bin: something new", TEXT["en"], tmp) == \
+        "Not added: a\\.bin: a\\.bin: something new"
+
+
+def test_remove_starts_with_nothing_chosen_and_resets_the_confirmation(app):
+    app.sidebar.radio(key="page").set_value("library").run()
+    assert app.selectbox(key="remove_pick").value is None
+    assert app.button(key="remove_button").disabled
+    app.selectbox(key="remove_pick").set_value("002_0d9808ada31baacb").run()
+    app.checkbox(key="remove_confirm").check().run()
+    assert not app.button(key="remove_button").disabled
+    app.button(key="remove_button").click().run()
+    assert not app.exception and any("已删除" in s.value for s in app.success)
+    assert app.selectbox(key="remove_pick").value is None and not app.checkbox(key="remove_confirm").value
+    assert app.button(key="remove_button").disabled
+
+
+def test_library_table_headers_follow_the_interface_language(app):
+    app.sidebar.radio(key="page").set_value("library").run()
+    assert "标题" in list(app.dataframe[0].value.columns)

@@ -4,6 +4,7 @@ Skipped where /usr/bin/chromium or playwright is missing; .ci/run installs both.
 test-artifacts/.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -95,11 +96,85 @@ def settled(page, selector: str, timeout: int = 60_000) -> None:
 def test_ask_shows_a_cited_passage(server, page):
     page.goto(f"{server}/?page=ask&q={quote('田纳西州的平均工业电价是多少?')}")
     settled(page, "mark.ans")
+    assert page.get_by_text("Deploy").count() == 0  # .streamlit/config.toml: viewer toolbar
     body = page.inner_text("body")
     assert "6.89" in body and "[1]" in body
     assert "~" in body  # 5萬~6萬: corpus text is shown as written, never as markdown
     assert page.locator("del, s").count() == 0
     page.screenshot(path=str(ARTIFACTS / "ask.png"), full_page=True)
+
+
+def test_citation_opens_the_reading_view_at_the_paragraph(server, page):
+    page.goto(f"{server}/?page=ask&lang=en&q={quote('美国制造业回流的主要来源地是哪里?')}")
+    settled(page, "mark.ans")
+    page.locator("sup.cite a").first.click()  # [1] jumps to its passage on the page
+    assert page.evaluate("location.hash") == "#cite-1"
+    button = page.get_by_role("button", name=re.compile(r"Read the article at ¶\d+")).first
+    para = int(re.search(r"¶(\d+)", button.inner_text()).group(1))
+    button.click()
+    settled(page, f"#para-{para}.cited")
+    page.wait_for_function(f"""() => {{ const r = document.getElementById('para-{para}').getBoundingClientRect();
+                                        return r.top >= 0 && r.bottom <= window.innerHeight; }}""", timeout=10_000)
+    assert "page=read" in page.url and "lang=en" in page.url and f"p={para}" in page.url
+    assert "Read" in page.inner_text("section[data-testid=stSidebar]")  # still in English
+    page.screenshot(path=str(ARTIFACTS / "read-cited.png"))
+    page.get_by_role("button", name="← Back to the answer").click()
+    settled(page, "mark.ans")
+    assert "美国制造业回流的主要来源地是哪里?" in page.inner_text("body")  # the thread survived
+
+
+def test_deep_link_scrolls_to_a_far_paragraph(server, page):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server}/?page=read&article=000_47721d1ce0619f18&p=32&script=zh-Hans")
+    settled(page, "#para-32.cited")
+    page.wait_for_function("""() => { const r = document.getElementById('para-32').getBoundingClientRect();
+                                      return r.top >= 0 && r.bottom <= window.innerHeight; }""", timeout=10_000)
+    assert page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop") > 1000
+    page.screenshot(path=str(ARTIFACTS / "read-deep-link.png"))
+
+
+@pytest.mark.parametrize("query, message", [
+    ("page=read&p=abc&article=000_47721d1ce0619f18", "不是这篇文章的段落编号"),
+    ("page=read&article=no-such-article&p=3", "文献库里没有编号为"),
+    ("page=nonsense", "未知页面"),
+    ("lang=xx", "Unknown interface language"),
+    ("page=read&article=%3Cscript%3Ewindow.pwned%3D1%3C/script%3E", "文献库里没有编号为"),
+])
+def test_hostile_urls_get_a_message(server, page, query, message):
+    page.goto(f"{server}/?{query}")
+    settled(page, f"text={message}")
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Error" not in body
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("p.cited").count() == 0
+
+
+def test_example_question_runs_on_click(server, page):
+    page.goto(f"{server}/")
+    settled(page, "text=试试这些问题")
+    page.get_by_role("button", name="Where do reshored US factories go?").wait_for()
+    page.wait_for_timeout(500)  # widgets draw after the script run ends
+    page.screenshot(path=str(ARTIFACTS / "start-page.png"), full_page=True)
+    page.get_by_role("button", name="Where do reshored US factories go?").click()
+    settled(page, "mark.ans")
+    assert "q=Where" in page.url
+    page.screenshot(path=str(ARTIFACTS / "ask-english.png"), full_page=True)
+
+
+def test_hostile_question_gets_a_prompt(server, page):
+    page.goto(f"{server}/")
+    settled(page, "text=试试这些问题")
+    page.get_by_label("输入问题(简体、繁體或英文)").fill("<script>?!。</script>")
+    page.get_by_role("button", name="提问", exact=True).click()
+    settled(page, "text=没有可以检索的字词")
+    assert page.locator("mark.ans").count() == 0 and page.evaluate("window.pwned") is None
+
+
+def test_lookup_shows_the_forms_searched(server, page):
+    page.goto(f"{server}/?page=lookup&kw={quote('晶片 回流')}")
+    settled(page, "mark.ans")
+    body = page.inner_text("body")
+    assert "晶片" in body and "芯片" in body and "或" in body and "个段落含有该词" in body
 
 
 def test_lookup_highlights_every_occurrence(server, page):
@@ -114,11 +189,23 @@ def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
     f = tmp_path / "upload-test.md"
     f.write_text("---\ntitle: 上傳測試<img src=x onerror=alert(1)>\n---\n"
                  "高雄港第七貨櫃中心<script>window.pwned=1</script>每小時可裝卸四十二箱。", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
     page.goto(f"{server}/?page=library")
     page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
-    page.set_input_files("input[type=file]", str(f))
+    page.set_input_files("input[type=file]", [str(f), str(empty)])
+    settled(page, "text=添加上传的文件")
+    page.get_by_label("来源").first.fill("上傳測試來源")
+    page.get_by_label("日期").first.fill("2024-03-01")
+    page.get_by_label("网址").fill("https://example.org/upload-test")
+    page.get_by_label("日期").first.press("Enter")
+    settled(page, "text=添加上传的文件")
     page.get_by_role("button", name="添加上传的文件").click()
     settled(page, "text=已添加", timeout=120_000)
+    body = page.inner_text("body")
+    assert "未添加: empty.txt: 文件是空的" in body and "/tmp" not in body  # no server paths
+    assert page.locator("[data-testid=stFileUploaderFile]").count() == 0  # the box was emptied
+    assert "Deploy" not in body and "Upload" not in body  # uploader texts in the interface language
     page.screenshot(path=str(ARTIFACTS / "library-added.png"), full_page=True)
     page.goto(f"{server}/?page=lookup&kw={quote('貨櫃中心')}")
     settled(page, "mark.ans")
@@ -126,6 +213,10 @@ def test_upload_then_find_and_html_is_escaped(server, page, tmp_path):
     assert "<script>window.pwned=1</script>" in body  # shown as text
     assert page.evaluate("window.pwned") is None        # never run
     page.screenshot(path=str(ARTIFACTS / "escaped.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("阅读全文")).first.click()
+    settled(page, "p.cited")
+    caption = page.inner_text("[data-testid=stCaptionContainer]")
+    assert "上傳測試來源" in caption and "2024-03-01" in caption and "example.org/upload-test" in caption
 
 
 # -- readers and editors ----------------------------------------------------------------------
@@ -193,6 +284,9 @@ def test_a_reader_cannot_remove_even_by_replaying_an_editors_messages(guarded, b
         editor.get_by_label("编辑密码").fill(SECRET)
         editor.get_by_role("button", name="登录").click()
         settled(editor, "text=已作为编辑登录")
+        editor.locator("[data-testid=stSelectbox] input").click()
+        editor.get_by_role("option").first.click()
+        settled(editor, "text=确认删除(不可撤销)")
         editor.get_by_text("确认删除(不可撤销)").click()
         settled(editor, "text=确认删除(不可撤销)")
         editor.wait_for_timeout(500)

@@ -117,16 +117,56 @@ def _converted_char(config: str, ch: str) -> str:
     return out if len(out) == 1 else ch
 
 
+# Characters Simplified writing uses as they are although OpenCC's t2s changes them on their own
+# (乾坤, 著名, 瞭望): never a sign that a clause is written in Traditional.
+_SIMPLIFIED_TOO = frozenset("乾著瞭")
+# Forms OpenCC's s2tw picks that Taiwan writing does not use (回流 stays 回流, 台灣 stays 台灣):
+# a shared character is left as written rather than turned into these.
+_TRADITIONAL_KEEP = frozenset({("回", "迴"), ("台", "臺")})
+# A clause: a run of letters, digits and Han characters (punctuation and spaces end it).
+_CLAUSE = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=None)
+def _foreign(ch: str, script: str) -> bool:
+    """Whether `ch` cannot stand in `script` as written: a Simplified-only character for
+    'zh-Hant' (OpenCC changes it and Big5 has no such character: 发, 为; not 台, 回, 里, 后,
+    which Traditional text uses too), a Traditional-only one for 'zh-Hans' (後, 們)."""
+    if script == "zh-Hant":
+        if _converted_char("s2tw", ch) == ch:
+            return False
+        try:
+            ch.encode("cp950")
+        except UnicodeEncodeError:
+            return True
+        return False
+    return _converted_char("t2s", ch) != ch and ch not in _SIMPLIFIED_TOO
+
+
 def convert_for_display(text: str, script: str) -> str:
     """`text` in Simplified ('zh-Hans') or Taiwan Traditional ('zh-Hant') characters, same length,
-    so highlight offsets computed on the original still apply; anything else returns it as is."""
+    so highlight offsets computed on the original still apply; anything else returns it as is.
+
+    Text already in the target script is never rewritten (OpenCC's phrase tables would turn
+    Traditional 回流 into 迴流 and 台積電 into 臺積電): only clauses holding a character foreign to
+    the target script change. In those, OpenCC's phrase-level forms apply to the shared
+    characters too, so 这里 becomes 這裡 and 以后 以後, except the two Taiwan writing keeps
+    (回 -> 迴, 台 -> 臺)."""
     config = {"zh-Hans": "t2s", "zh-Hant": "s2tw"}.get(script)
-    if config is None:
+    if config is None or not any(_foreign(c, script) for c in text):
         return text
-    whole = converter(config).convert(text)
-    if len(whole) == len(text):
-        return whole
-    return "".join(_converted_char(config, c) for c in text)
+    out = list(text)
+    for m in _CLAUSE.finditer(text):
+        clause = m.group(0)
+        if not any(_foreign(c, script) for c in clause):
+            continue
+        whole = converter(config).convert(clause)
+        if len(whole) != len(clause):
+            whole = "".join(_converted_char(config, c) for c in clause)
+        for i, (old, new) in enumerate(zip(clause, whole)):
+            if (old, new) not in _TRADITIONAL_KEEP or script != "zh-Hant":
+                out[m.start() + i] = new
+    return "".join(out)
 
 
 def term_variants(term: str) -> set[str]:

@@ -9,7 +9,7 @@ import streamlit as st
 from docsearch.engine import DocSearch
 from docsearch.errors import IndexBusy
 from docsearch.ingest import SUPPORTED_SUFFIXES, pasted_article
-from docsearch.ui.render import StreamlitProgress
+from docsearch.ui.render import StreamlitProgress, plain
 
 
 def editor_sign_in(ds: DocSearch, t: dict, settings) -> None:
@@ -48,34 +48,80 @@ def changed(work):
         return None
 
 
+# English reasons from the engine (ingest and add reports) -> keys of TEXT[lang]["reasons"].
+_REASONS = (("file is empty", "empty"), ("binary", "binary"), ("encoding", "encoding"),
+            ("unsupported file type", "unsupported"), ("limit", "too_big"), ("no text to index", "no_text"),
+            ("the document has no text", "no_text"), ("no main text", "no_text"),
+            ("already in the library", "id_taken"), ("no text layer", "no_text_layer"),
+            ("encrypted", "encrypted"), ("invalid JSON", "invalid_json"), ("no articles", "no_articles"),
+            ("not a readable", "unreadable"), ("cannot read", "unreadable"), ("invalid characters", "encoding"))
+
+
+def refusal(what: str, reason: str, t: dict, tmp: str = "") -> str:
+    """A refusal for people: the uploaded file's own name (never the server's temporary path)
+    and the reason in the interface language."""
+    name = Path(what).name if tmp and what.startswith(tmp) else what
+    for needle, key in _REASONS:
+        if needle in reason:
+            return f"{t['refused']}: {plain(name)}: {t['reasons'][key]}"
+    # A reason not known here: shown as the engine says it, with temporary paths removed.
+    return f"{t['refused']}: {plain(name)}: {plain(reason.replace(tmp + '/', '') if tmp else reason)}"
+
+
 def page_library(ds: DocSearch, t: dict, script: str) -> None:
+    """The library page: the articles, and for editors adding and removing."""
     for kind, message in st.session_state.pop("flash", []):
         getattr(st, kind)(message)
     arts = ds.articles()
     st.subheader(t["articles"])
-    st.dataframe([{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "script": a.script,
-                   "passages": a.passages, "added": a.added_at} for a in arts], width="stretch")
+    st.dataframe([{t["col_id"]: a.id, t["col_title"]: a.title, t["col_source"]: a.source, t["col_date"]: a.date,
+                   t["col_script"]: t["script_names"].get(a.script, a.script), t["col_passages"]: a.passages,
+                   t["col_added"]: a.added_at} for a in arts], width="stretch", hide_index=True)
     if not may_edit(ds):
         # Readers get no add/remove widgets at all, so there is nothing to submit.
         st.info(t["read_only"] if ds.settings.read_only else t["readers_only"])
         return
     st.subheader(t["add"])
-    files = st.file_uploader(t["upload"], accept_multiple_files=True,
-                             type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)], key="upload")
-    if files and st.button(t["add_files"], key="add_files") and may_edit(ds):
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = []
-            for f in files:
-                if f.size > ds.settings.max_file_bytes:
-                    mb = ds.settings.max_file_bytes // (1024 * 1024)
-                    st.error(f"{t['refused']}: {f.name}: {t['too_big'].format(mb=mb)}")
-                    continue
-                path = Path(tmp) / Path(f.name).name
-                path.write_bytes(f.getvalue())
-                paths.append(path)
-            report = changed(lambda: ds.add_paths(paths, progress=StreamlitProgress))
-            if report is not None:
-                flash(ds, report, t)
+    _upload(ds, t)
+    _paste(ds, t)
+    if arts:
+        _remove(ds, t, arts)
+
+
+def _upload(ds: DocSearch, t: dict) -> None:
+    ss = st.session_state
+    # A new key after each successful add empties the upload box.
+    key = f"upload-{ss.setdefault('upload_round', 0)}"
+    mb = ds.settings.max_file_bytes // (1024 * 1024)
+    files = st.file_uploader(t["upload"], accept_multiple_files=True, key=key, max_upload_size=max(mb, 1),
+                             type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)])
+    if not files:
+        return
+    st.caption(t["upload_meta"])
+    c1, c2, c3 = st.columns(3)
+    overrides = {"source": c1.text_input(t["source"], key=f"up_source-{key}").strip(),
+                 "date": c2.text_input(t["date"], key=f"up_date-{key}", placeholder="2024-01-15").strip(),
+                 "url": c3.text_input(t["url"], key=f"up_url-{key}").strip()}
+    if not (st.button(t["add_files"], key="add_files") and may_edit(ds)):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, refused = [], []
+        for f in files:
+            if f.size > ds.settings.max_file_bytes:
+                refused.append(("error", f"{t['refused']}: {plain(f.name)}: {t['too_big'].format(mb=mb)}"))
+                continue
+            path = Path(tmp) / Path(f.name).name
+            path.write_bytes(f.getvalue())
+            paths.append(path)
+        report = changed(lambda: ds.add_paths(paths, {k: v for k, v in overrides.items() if v},
+                                              progress=StreamlitProgress))
+        if report is not None:
+            if report.added:
+                ss["upload_round"] += 1
+            flash(ds, report, t, tmp, refused)
+
+
+def _paste(ds: DocSearch, t: dict) -> None:
     with st.form("paste", clear_on_submit=False):
         st.markdown(f"**{t['paste']}**")
         title = st.text_input(t["paste_title"], key="paste_title")
@@ -91,24 +137,35 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
             report = changed(lambda: ds.add_articles([article], progress=StreamlitProgress))
             if report is not None:
                 flash(ds, report, t)
-    if arts:
-        st.subheader(t["remove"])
-        victim = st.selectbox(t["pick"], [a.id for a in arts], key="remove_pick",
-                              format_func=lambda i: f"{i} · {next(a.title for a in arts if a.id == i)}")
-        sure = st.checkbox(t["confirm"], key="remove_confirm")
-        if st.button(t["remove_button"], disabled=not sure, key="remove_button") and sure and may_edit(ds):
-            if changed(lambda: ds.remove(victim)) is not None:
-                st.session_state["flash"] = [("success", f"{t['removed']}: {victim}")]
-                st.rerun()
 
 
-def flash(ds: DocSearch, report, t: dict) -> None:
+def _remove(ds: DocSearch, t: dict, arts: list) -> None:
+    ss = st.session_state
+    st.subheader(t["remove"])
+    titles = {a.id: a.title for a in arts}
+    # Nothing chosen at first, and after every removal a cleared choice and confirmation (set
+    # here, before the widgets are drawn: Streamlit refuses changes to a drawn widget's value).
+    if ss.pop("remove_reset", False) or "remove_pick" not in ss:
+        ss["remove_pick"], ss["remove_confirm"] = None, False
+    victim = st.selectbox(t["pick"], placeholder=t["choose"], options=list(titles), key="remove_pick",
+                          format_func=lambda i: f"{i} · {titles[i]}")
+    sure = st.checkbox(t["confirm"], key="remove_confirm")
+    ready = sure and victim is not None
+    if st.button(t["remove_button"], disabled=not ready, key="remove_button") and ready and may_edit(ds):
+        if changed(lambda: ds.remove(victim)) is not None:
+            ss["remove_reset"] = True
+            ss["flash"] = [("success", f"{t['removed']}: {victim} · {plain(titles[victim])}")]
+            st.rerun()
+
+
+def flash(ds: DocSearch, report, t: dict, tmp: str = "", refused: list | None = None) -> None:
     """Keep the outcome of an add for the next run, then rerun so the table shows the change."""
-    messages = []
+    messages = list(refused or [])
     for aid in report.added:
         art = ds.article(aid)
-        messages.append(("success", f"{t['added']}: {aid} · {art.title if art else ''}"))
-    messages += [("info", f"{what}: {t['duplicate']} {existing}") for what, existing in report.duplicates]
-    messages += [("error", f"{t['refused']}: {reason}") for what, reason in report.refused]
+        messages.append(("success", f"{t['added']}: {aid} · {plain(art.title) if art else ''}"))
+    messages += [("info", f"{plain(Path(what).name if tmp and what.startswith(tmp) else what)}: {t['duplicate']} {existing}")
+                 for what, existing in report.duplicates]
+    messages += [("error", refusal(what, reason, t, tmp)) for what, reason in report.refused]
     st.session_state["flash"] = messages
     st.rerun()

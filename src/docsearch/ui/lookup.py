@@ -1,0 +1,60 @@
+"""The look-up page: every passage containing a word, in every form it was searched in."""
+from __future__ import annotations
+
+import streamlit as st
+
+from docsearch.engine import DocSearch
+from docsearch.errors import QueryError
+from docsearch.text.normalize import convert_for_display
+from docsearch.ui.export import lookup_csv, paragraph_label
+from docsearch.ui.render import marked, safe
+from docsearch.ui.state import go_read
+
+
+def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
+    """The look-up page."""
+    ss = st.session_state
+    if "keyword" not in ss:
+        ss["keyword"] = ss.get("keyword_shown", "")
+    with st.form("lookup"):
+        st.text_input(t["keyword"], key="keyword")
+        if st.form_submit_button(t["find"]):
+            ss["keyword_shown"] = ss["keyword"]
+    kw = ss.get("keyword_shown") or ss.get("keyword", "")
+    ss["keyword_shown"] = kw
+    if not kw.strip():
+        return
+    try:
+        resp = ds.lookup_words(kw)
+    except QueryError as exc:
+        st.warning(f"{t['query_error']}: {exc}")
+        ss["keyword_shown"] = ""
+        return
+    results = resp.results
+    total = sum(len(h.matches) for h in results)
+    # Say what was searched: every script/vocabulary form, and how several words combine
+    # (DocSearch.lookup_words takes passages holding any of them).
+    st.caption(f"{t['forms']}: " + " / ".join(safe(f) for f in resp.forms), unsafe_allow_html=True)
+    if len(_words(kw)) > 1:
+        st.caption(t["combined_or"])
+    st.markdown(t["lookup_count"].format(n=len(results), m=total))
+    if not results:
+        st.info(t["no_results"])
+        return
+    st.dataframe([{t["col_article"]: title, t["col_occurrences"]: n} for title, n in resp.titled_counts.items()],
+                 hide_index=True)
+    st.download_button(t["export_csv"], lookup_csv(resp), file_name="lookup.csv", mime="text/csv",
+                       key="lookup_csv", on_click="ignore")
+    for i, h in enumerate(results):
+        head = (f'<div class="passage-head">{safe(convert_for_display(h.title, script))} · '
+                f'{paragraph_label(t, h.paragraph, h.paragraph_end)}</div>')
+        body = marked(h.text, [(a, b, "ans") for a, b in h.matches], script)
+        st.markdown(head + f'<div class="passage">{body}</div>', unsafe_allow_html=True)
+        st.button(t["open"].format(n=h.paragraph), key=f"lk-open-{i}", on_click=go_read,
+                  args=(h.article_id, h.paragraph), type="tertiary")
+
+
+def _words(kw: str) -> list[str]:
+    """The keywords of the box as the engine splits them: a quoted phrase is one."""
+    text = kw.strip()
+    return [text] if text[:1] in '"“' else text.split()
