@@ -259,3 +259,39 @@ def test_remove_starts_with_nothing_chosen_and_resets_the_confirmation(app):
 def test_library_table_headers_follow_the_interface_language(app):
     app.sidebar.radio(key="page").set_value("library").run()
     assert "标题" in list(app.dataframe[0].value.columns)
+
+
+def test_a_question_the_library_cannot_answer_says_so(app):
+    app.text_input(key="question").set_value("日本的养老金制度如何运作?")
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("没有可靠的答案" in w.value for w in app.warning)
+    assert not any("<sup class=\"cite\">" in m.value for m in app.markdown)   # no answer sentences
+    assert any(s.value == "相关段落" for s in app.subheader)
+
+
+def test_remove_goes_to_the_trash_and_restore_brings_it_back(app):
+    app.sidebar.radio(key="page").set_value("library").run()
+    victim = "002_0d9808ada31baacb"
+    app.selectbox(key="remove_pick").set_value(victim).run()
+    app.checkbox(key="remove_confirm").check().run()
+    app.button(key="remove_button").click().run()
+    assert not app.exception
+    assert app.selectbox(key="remove_pick").value is None and not app.checkbox(key="remove_confirm").value
+    assert victim not in [r for r in app.dataframe[0].value.iloc[:, 0]]
+    app.button(key=f"restore-{victim}").click().run()
+    assert not app.exception
+    assert victim in [r for r in app.dataframe[0].value.iloc[:, 0]]
+    assert any("已恢复" in s.value for s in app.success)
+
+
+def test_filters_narrow_answers_and_lookups(app):
+    app.sidebar.radio(key="page").set_value("lookup").run()
+    app.multiselect(key="f_articles").set_value(["002_0d9808ada31baacb"]).run()
+    app.text_input(key="keyword").set_value("芯片")
+    app.button[0].click().run()
+    assert not app.exception
+    page = html_of(app)
+    assert "大变局" in page and "美製造業強勢回流" not in page
+    app.text_input(key="f_source").set_value("不存在的来源").run()
+    assert not app.exception and "美製造業強勢回流" not in html_of(app)

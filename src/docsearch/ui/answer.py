@@ -30,12 +30,16 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
         return
     nums = export.citation_numbers(resp)
     st.subheader(t["answer"])
-    # One block for all sentences: one element per sentence would put a gap between each.
-    sentences = [f"{safe(convert_for_display(a.text, script))} <sup class=\"cite\">"
-                 f"<a href=\"#cite-{nums[(a.article_id, a.passage_rank)]}\">"
-                 f"[{nums[(a.article_id, a.passage_rank)]}]</a></sup>" for a in resp.answer]
-    st.markdown("<br>".join(sentences), unsafe_allow_html=True)
-    st.subheader(t["passages"])
+    if not getattr(resp, "answered", True):
+        # Below the calibrated confidence: say so, and offer the passages as related reading only.
+        st.warning(t["no_reliable_answer"].format(conf=getattr(resp, "confidence", 0.0)))
+    else:
+        # One block for all sentences: one element per sentence would put a gap between each.
+        sentences = [f"{safe(convert_for_display(a.text, script))} <sup class=\"cite\">"
+                     f"<a href=\"#cite-{nums[(a.article_id, a.passage_rank)]}\">"
+                     f"[{nums[(a.article_id, a.passage_rank)]}]</a></sup>" for a in resp.answer]
+        st.markdown("<br>".join(sentences), unsafe_allow_html=True)
+    st.subheader(t["passages"] if getattr(resp, "answered", True) else t["related"])
     terms = resp.terms + [alt for tr in resp.translations for alt in tr["chinese"]]
     arts = {a.id: a for a in ds.articles()}
     for r, sent, a, b in resp.passages:

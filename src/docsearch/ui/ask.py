@@ -9,10 +9,12 @@ import streamlit as st
 
 from docsearch.engine import DocSearch
 from docsearch.errors import QueryError
+from docsearch.retrieval.filters import Filters
 from docsearch.text.normalize import canonical, clean_query
 from docsearch.text.segment import runs
 from docsearch.ui.answer import show_answer
 from docsearch.ui.export import library_summary, shorten
+from docsearch.ui.filters import filter_box
 from docsearch.ui.render import safe
 from docsearch.ui.state import ask_this
 from docsearch.ui.texts import EXAMPLES
@@ -41,6 +43,7 @@ def page_ask(ds: DocSearch, t: dict, script: str) -> None:
         st.text_input(t["question"], key="question")
         if st.form_submit_button(t["go"]):
             ss["asked"] = ss["question"].strip()
+    filters = filter_box(ds, t)
     asked = ss.get("asked", "")
     if not asked:
         start_page(ds, t)
@@ -50,28 +53,28 @@ def page_ask(ds: DocSearch, t: dict, script: str) -> None:
         st.warning(problem)
         ss["asked"] = ""  # nothing of it goes into the URL
         return
-    resp = _answer(ds, t, asked)
+    resp = _answer(ds, t, asked, filters)
     if resp is not None:
         show_answer(ds, t, script, resp)
     _thread(t, asked)
 
 
-def _answer(ds: DocSearch, t: dict, question: str) -> Any:
+def _answer(ds: DocSearch, t: dict, question: str, filters: Filters | None = None) -> Any:
     """The answer from this session's thread, or asked now (then it becomes the newest)."""
     thread: list[dict] = st.session_state.setdefault("thread", [])
     for item in thread:
-        if item["q"] == question:
+        if item["q"] == question and item.get("filters") == filters:
             thread.remove(item)
             thread.append(item)
             return item["resp"]
     try:
         # The first question of a process loads the model, jieba and OpenCC: say that it works.
         with st.spinner(t["thinking"]):
-            resp = ds.ask(question, k=5)
+            resp = ds.ask(question, k=5, filters=filters)
     except QueryError as exc:
         st.warning(f"{t['query_error']}: {exc}")
         return None
-    thread.append({"q": question, "resp": resp})
+    thread.append({"q": question, "resp": resp, "filters": filters})
     del thread[:-THREAD_LIMIT]
     return resp
 

@@ -9,7 +9,7 @@ import streamlit as st
 from docsearch.engine import DocSearch
 from docsearch.errors import IndexBusy
 from docsearch.ingest import SUPPORTED_SUFFIXES, pasted_article
-from docsearch.ui.render import StreamlitProgress, plain
+from docsearch.ui.render import StreamlitProgress, plain, safe
 
 
 def editor_sign_in(ds: DocSearch, t: dict, settings) -> None:
@@ -86,6 +86,7 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
     _paste(ds, t)
     if arts:
         _remove(ds, t, arts)
+    _trash(ds, t)
 
 
 def _upload(ds: DocSearch, t: dict) -> None:
@@ -155,6 +156,30 @@ def _remove(ds: DocSearch, t: dict, arts: list) -> None:
         if changed(lambda: ds.remove(victim)) is not None:
             ss["remove_reset"] = True
             ss["flash"] = [("success", f"{t['removed']}: {victim} · {plain(titles[victim])}")]
+            st.rerun()
+
+
+def _trash(ds: DocSearch, t: dict) -> None:
+    """What was removed, each with a restore button; emptying the trash asks for a confirmation."""
+    items = ds.trash()
+    st.subheader(t["trash"])
+    if not items:
+        st.caption(t["trash_empty"])
+        return
+    for row, when in items:
+        cols = st.columns([5, 1])
+        cols[0].markdown(f"{safe(row.title)} · `{row.id}` · {t['removed_at']} {when[:16].replace('T', ' ')}")
+        if cols[1].button(t["restore"], key=f"restore-{row.id}") and may_edit(ds):
+            if changed(lambda: ds.restore(row.id)) is not None:
+                st.session_state["flash"] = [("success", f"{t['restored']}: {row.id} · {plain(row.title)}")]
+                st.rerun()
+    if st.session_state.pop("empty_reset", False):
+        st.session_state["empty_confirm"] = False
+    sure = st.checkbox(t["confirm_empty"], key="empty_confirm")
+    if st.button(t["empty_trash"], disabled=not sure, key="empty_trash") and sure and may_edit(ds):
+        if changed(ds.empty_trash) is not None:
+            st.session_state["empty_reset"] = True
+            st.session_state["flash"] = [("success", t["trash_emptied"])]
             st.rerun()
 
 

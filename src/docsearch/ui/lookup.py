@@ -7,6 +7,7 @@ from docsearch.engine import DocSearch
 from docsearch.errors import QueryError
 from docsearch.text.normalize import convert_for_display
 from docsearch.ui.export import lookup_csv, paragraph_label
+from docsearch.ui.filters import filter_box
 from docsearch.ui.render import marked, safe
 from docsearch.ui.state import go_read
 
@@ -20,12 +21,13 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
         st.text_input(t["keyword"], key="keyword")
         if st.form_submit_button(t["find"]):
             ss["keyword_shown"] = ss["keyword"]
+    filters = filter_box(ds, t)
     kw = ss.get("keyword_shown") or ss.get("keyword", "")
     ss["keyword_shown"] = kw
     if not kw.strip():
         return
     try:
-        resp = ds.lookup_words(kw)
+        resp = ds.lookup_words(kw, filters=filters)
     except QueryError as exc:
         st.warning(f"{t['query_error']}: {exc}")
         ss["keyword_shown"] = ""
