@@ -251,7 +251,7 @@ def test_remove_starts_with_nothing_chosen_and_resets_the_confirmation(app):
     app.checkbox(key="remove_confirm").check().run()
     assert not app.button(key="remove_button").disabled
     app.button(key="remove_button").click().run()
-    assert not app.exception and any("已删除" in s.value for s in app.success)
+    assert not app.exception and any("已移入回收站" in s.value for s in app.success)
     assert app.selectbox(key="remove_pick").value is None and not app.checkbox(key="remove_confirm").value
     assert app.button(key="remove_button").disabled
 

@@ -300,10 +300,10 @@ def test_a_reader_cannot_remove_even_by_replaying_an_editors_messages(guarded, b
         reader.wait_for_timeout(3000)
         settled(reader, "text=编辑登录")
         assert _article_ids(index_dir) == before
-        assert "已删除" not in reader.inner_text("body")
+        assert "已移入回收站" not in reader.inner_text("body")
         # The same frame on the editor's connection does remove it: the replay was a real one.
         editor.evaluate("f => { window.__hold = false; window.__ws.send(new Uint8Array(f)); }", frame)
-        settled(editor, "text=已删除", timeout=60_000)
+        settled(editor, "text=已移入回收站", timeout=60_000)
         assert victim not in _article_ids(index_dir)
         reader.screenshot(path=str(ARTIFACTS / "reader-replay.png"), full_page=True)
     finally:

@@ -28,7 +28,7 @@ TEXT = {
         "url": "网址", "paste": "粘贴文本", "paste_title": "标题", "paste_text": "正文", "source": "来源", "date": "日期",
         "add_button": "添加", "add_files": "添加上传的文件", "added": "已添加", "duplicate": "内容已在文献库中,对应文章",
         "refused": "未添加",
-        "remove": "删除文章", "confirm": "确认删除(文章移入回收站,可恢复)", "remove_button": "删除", "removed": "已删除",
+        "remove": "删除文章", "confirm": "确认删除(文章移入回收站,可恢复)", "remove_button": "删除", "removed": "已移入回收站(可在下方恢复)",
         "pick": "选择文章", "choose": "请选择文章", "paragraph": "第{n}段", "empty_corpus": "文献库是空的:请先在“文献库”页添加文章。",
         "too_big": "文件超过 {mb} MB 上限", "type_refused": "不支持的文件类型",
         "no_article": "文献库里没有编号为“{id}”的文章(链接可能已过期,或文章已被删除)。请在上方选择文章。",
@@ -87,7 +87,7 @@ TEXT = {
         "add_button": "Add", "add_files": "Add the uploaded files", "added": "Added", "duplicate": "Already in the library as",
         "refused": "Not added",
         "remove": "Remove an article", "confirm": "Yes, move it to the trash (it can be restored)", "remove_button": "Remove",
-        "removed": "Removed", "pick": "Article", "choose": "Choose an article", "paragraph": "¶{n}",
+        "removed": "Moved to the trash (restore it below)", "pick": "Article", "choose": "Choose an article", "paragraph": "¶{n}",
         "empty_corpus": "The library is empty: add articles on the Library page.",
         "too_big": "file is over the {mb} MB limit", "type_refused": "unsupported file type",
         "no_article": "The library holds no article “{id}” (the link may be stale, or the article was removed). "
