@@ -180,9 +180,9 @@ class DocSearch:
         resp.filters = _described(filters)
         return resp
 
-    def lookup_words(self, text: str, filters: Filters | None = None) -> LookupResponse:
-        """Passages holding any of several keywords (a quoted phrase is one)."""
-        resp = lookup_mod.lookup_words(self.store, text, self._allowed(filters))
+    def lookup_words(self, text: str, filters: Filters | None = None, every: bool = False) -> LookupResponse:
+        """Passages holding any (with `every`: all) of several keywords (a quoted phrase is one)."""
+        resp = lookup_mod.lookup_words(self.store, text, self._allowed(filters), every)
         resp.filters = _described(filters)
         return resp
 

@@ -76,3 +76,12 @@ def test_a_bare_numbered_label_brings_the_sentence_that_explains_it():
     text = "2.高定價能力的製造業。即以高研發投入、高技術含量提升產品附加值的製造業。3.高服務融合的製造業。"
     c = best_sentence(canonical("文中所說高定價能力的製造業指的是什麼樣的製造業?"), text)
     assert text[c.start:c.end] == "2.高定價能力的製造業。即以高研發投入、高技術含量提升產品附加值的製造業。"
+
+
+def test_lookup_of_several_words_any_or_all(seed):
+    any_of = seed.lookup_words("芯片 墨西哥")
+    all_of = seed.lookup_words("芯片 墨西哥", every=True)
+    ids_any, ids_all = {h.passage_id for h in any_of.results}, {h.passage_id for h in all_of.results}
+    assert ids_all < ids_any and ids_all
+    assert all(("晶片" in h.text or "芯片" in h.text) and "墨西哥" in h.text for h in all_of.results)
+    assert set(any_of.forms) >= {"晶片", "芯片", "墨西哥"}

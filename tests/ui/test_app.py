@@ -295,3 +295,17 @@ def test_filters_narrow_answers_and_lookups(app):
     assert "大变局" in page and "美製造業強勢回流" not in page
     app.text_input(key="f_source").set_value("不存在的来源").run()
     assert not app.exception and "美製造業強勢回流" not in html_of(app)
+
+
+def test_several_lookup_words_combine_with_or_or_and(app):
+    app.sidebar.radio(key="page").set_value("lookup").run()
+    app.text_input(key="keyword").set_value("芯片 墨西哥")
+    app.button[0].click().run()
+    assert not app.exception
+    any_count = len([m for m in app.markdown if "¶" in m.value or "第" in m.value])
+    assert app.radio(key="lookup_combine").value == "any"
+    app.radio(key="lookup_combine").set_value("all").run()
+    assert not app.exception
+    both = [m.value for m in app.markdown if '<mark class="ans">' in m.value]
+    assert all(("芯片" in v or "晶片" in v) and "墨西哥" in v for v in both)
+    assert len(both) < any_count

@@ -55,21 +55,25 @@ def split_keywords(text: str) -> list[str]:
     return [text.strip(_QUOTES)] if text[:1] in _OPEN_QUOTES else text.split()
 
 
-def lookup_words(store: Store, text: str, allowed: set[str] | None = None) -> LookupResponse:
-    """Passages holding any of the keywords in `text` (see split_keywords), in corpus order, each
-    with the occurrences of all of them."""
+def lookup_words(store: Store, text: str, allowed: set[str] | None = None, every: bool = False) -> LookupResponse:
+    """Passages holding any of the keywords in `text` (see split_keywords), or with `every` all
+    of them, in corpus order, each with the occurrences of all of them."""
     keywords = split_keywords(text)
     if not keywords:
         raise QueryError("empty keyword: type a word or phrase to look up")
     hits: dict[int, LookupHit] = {}
     forms: list[str] = []
+    holding: list[set[int]] = []
     for word in keywords:
         resp = lookup(store, word, allowed=allowed)
         forms += [f for f in resp.forms if f not in forms]
+        holding.append({h.passage_id for h in resp.results})
         for h in resp.results:
             prev = hits.get(h.passage_id)
             hits[h.passage_id] = h if prev is None else replace(
                 prev, matches=sorted(set(prev.matches) | set(h.matches)))
+    if every:
+        hits = {pid: h for pid, h in hits.items() if all(pid in s for s in holding)}
     order = store.article_order()
     results = sorted(hits.values(), key=lambda h: (order.get(h.article_id, 0), h.paragraph, h.passage_id))
     return LookupResponse(text, forms, results)

@@ -26,19 +26,21 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
     ss["keyword_shown"] = kw
     if not kw.strip():
         return
+    several = len(_words(kw)) > 1
+    # Several words: any of them (OR) or all of them in one passage (AND), the user's choice.
+    every = several and st.radio(t["combine"], ["any", "all"], horizontal=True, key="lookup_combine",
+                                 format_func=lambda m: t["combined_" + ("or" if m == "any" else "and")]) == "all"
     try:
-        resp = ds.lookup_words(kw, filters=filters)
+        resp = ds.lookup_words(kw, filters=filters, every=every)
     except QueryError as exc:
         st.warning(f"{t['query_error']}: {exc}")
         ss["keyword_shown"] = ""
         return
     results = resp.results
     total = sum(len(h.matches) for h in results)
-    # Say what was searched: every script/vocabulary form, and how several words combine
-    # (DocSearch.lookup_words takes passages holding any of them).
+    # Say what was searched: every script/vocabulary form (how several words combine is the
+    # choice above).
     st.caption(f"{t['forms']}: " + " / ".join(safe(f) for f in resp.forms), unsafe_allow_html=True)
-    if len(_words(kw)) > 1:
-        st.caption(t["combined_or"])
     st.markdown(t["lookup_count"].format(n=len(results), m=total))
     if not results:
         st.info(t["no_results"])
