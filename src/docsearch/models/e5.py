@@ -188,8 +188,11 @@ def _darts_double_array(keys: dict[bytes, int]) -> list[int]:
             else:
                 units[child] = c
                 stack.append((node[c], child))
-    while len(units) > 1 and not used[len(units) - 1]:
-        units.pop()
+    # lookups XOR any byte into a child's block, so every 256-unit block must exist in full
+    last = max(i for i in range(len(used)) if used[i])
+    end = (last // 256 + 1) * 256
+    units.extend([0] * (end - len(units)))
+    del units[end:]
     return units
 
 
@@ -436,9 +439,16 @@ def ensure_model_folder(dest: Optional[Path] = None, *,
     return build_model_folder(dest, progress=progress)
 
 
-def load_sentence_transformer(folder: Path, *, int8: bool = False, threads: Optional[int] = None):
-    """Load the folder with sentence-transformers on CPU; ``int8`` applies torch dynamic
-    quantization to the Linear layers (about 2x faster on CPU, cosine >= 0.99 vs float32)."""
+def load_sentence_transformer(folder: Path, *, int8: bool | str = False,
+                              threads: Optional[int] = None):
+    """Load the folder with sentence-transformers on CPU, optionally with dynamic int8 Linears.
+
+    ``int8=True``: torch dynamic int8 quantization with per-channel weight scales on every
+    Linear except the FFN output projections (``encoder.layer.N.output.dense``), whose GELU
+    inputs have outliers that per-tensor activation scales crush: quantizing them too drops
+    the cosine to fp32 below 0.99 on most texts (training/bench_e5_speed.py measures it).
+    ``int8="all"``: torch's default recipe (every Linear, per-tensor), for comparison.
+    """
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -446,7 +456,15 @@ def load_sentence_transformer(folder: Path, *, int8: bool = False, threads: Opti
         torch.set_num_threads(threads)
     model = SentenceTransformer(str(folder), device="cpu")
     if int8:
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        q = torch.ao.quantization
+        if int8 == "all":
+            spec = {torch.nn.Linear: q.default_dynamic_qconfig}
+        else:
+            spec = {name: q.per_channel_dynamic_qconfig
+                    for name, mod in model.named_modules()
+                    if isinstance(mod, torch.nn.Linear)
+                    and not (name.endswith(".output.dense") and ".attention." not in name)}
+        model = q.quantize_dynamic(model, spec, dtype=torch.qint8)
     return model
 
 
