@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e5_reference import bench_texts, sample_by_source  # noqa: E402
+from e5_reference import bench_texts, sample_by_source
 
-from docsearch.models import e5 as E5  # noqa: E402
+from docsearch.models import e5 as E5
 
 
 def passages(n: int) -> list[str]:

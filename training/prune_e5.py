@@ -6,7 +6,8 @@ The kept pieces are chosen WITHOUT looking at the bench sets: pieces used when t
 (1) pseudo-sentences sampled from jieba's word frequencies (Simplified) and their OpenCC s2twp
 conversion (Traditional, Taiwan phrasing), (2) every CC-CEDICT headword (both scripts) and its
 English glosses; every single-character piece seen there is always kept, so no Chinese character
-of those sources becomes <unk>. For each vocabulary size it writes the pruned folder (fp16),
+of those sources becomes <unk>, and neither does any piece made only of CJK ideographs nor any
+single punctuation, symbol or ASCII character. For each vocabulary size it writes the pruned folder (fp16),
 reports its size (raw and zlib-compressed, as git stores blobs), and counts the bench texts
 (DRCD, CMRC, XQuAD zh/en, seeds) that tokenize differently from the full vocabulary, with the
 cosine between pruned and full embeddings on up to 300 of the texts that differ.
@@ -20,6 +21,7 @@ import os
 import random
 import sys
 import tempfile
+import unicodedata
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -27,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e5_reference import bench_texts  # noqa: E402
+from e5_reference import bench_texts
 
-from docsearch.models import e5 as E5  # noqa: E402
+from docsearch.models import e5 as E5
 
 
 def construction_texts(n_sentences: int, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -64,6 +66,12 @@ def construction_texts(n_sentences: int, seed: int = 0) -> tuple[list[str], list
     return simp + trad, entries
 
 
+def _is_cjk(c: str) -> bool:
+    o = ord(c)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FFFF
+            or 0xF900 <= o <= 0xFAFF)
+
+
 def piece_counts(tok, texts: list[str]) -> Counter:
     c: Counter = Counter()
     for enc in tok.encode_batch(texts, add_special_tokens=False):
@@ -73,7 +81,7 @@ def piece_counts(tok, texts: list[str]) -> Counter:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[15000, 20000, 25000, 30000, 40000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[19500, 30000, 40000, 60000])
     ap.add_argument("--sentences", type=int, default=100000)
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("e5_prune_results.json"))
     args = ap.parse_args()
@@ -86,9 +94,22 @@ def main() -> None:
     running, entries = construction_texts(args.sentences)
     freq = piece_counts(full_tok, running)
     dict_freq = piece_counts(full_tok, entries)
+    # always kept: every piece made only of CJK ideographs (17k: Chinese then tokenizes as
+    # with the full vocabulary unless a piece mixes in digits or Latin), every single-character
+    # punctuation/symbol/ASCII piece, and the single characters seen in the construction texts
     singles = {i for i in set(freq) | set(dict_freq) if len(e5.pieces[i].lstrip("\u2581")) <= 1}
-    # rank: running-text frequency first, dictionary use breaks ties / fills the tail
-    ranked = sorted(set(freq) | set(dict_freq), key=lambda i: (-freq[i], -dict_freq[i], i))
+    for i, piece in enumerate(e5.pieces):
+        body = piece.lstrip("\u2581")
+        if body and (all(_is_cjk(c) for c in body) or (
+                len(body) == 1 and (body.isascii() or unicodedata.category(body)[0] in "PS"))):
+            singles.add(i)
+    # rank by the larger of the two usage rates, so the English glosses (dictionary side) get
+    # a share comparable to the Chinese running text; the prompts' pieces always stay
+    n_run, n_dict = sum(freq.values()), sum(dict_freq.values())
+    ranked = sorted(set(freq) | set(dict_freq),
+                    key=lambda i: (-max(freq[i] / n_run, dict_freq[i] / n_dict), i))
+    for prompt in E5.PROMPTS.values():
+        singles |= set(full_tok.encode(prompt, add_special_tokens=False).ids)
     res: dict = {"construction": {"running_texts": len(running), "dictionary_entries": len(entries),
                                   "pieces_used": len(ranked), "single_char_pieces": len(singles)},
                  "sizes": []}
@@ -111,7 +132,7 @@ def main() -> None:
         old_of = np.array(sorted(set(keep_ids) | set(e5.specials.values())
                                  | {e5.pieces.index("<mask>")}))
         ptok = E5.build_tokenizer(e5, old_of)
-        row: dict = {"kept_pieces": int(len(old_of))}
+        row: dict = {"kept_pieces": len(old_of)}
         raw = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         packed = sum(len(zlib.compress(f.read_bytes(), 6)) for f in folder.rglob("*") if f.is_file())
         row["folder_mb"] = round(raw / 1e6, 1)
@@ -128,6 +149,10 @@ def main() -> None:
                     by_src[src] += 1
                     unk_texts += e5.specials["unk"] in mapped and e5.specials["unk"] not in ref
                     differ.append((prompts[kind], text))
+                    if len(row.setdefault("examples", [])) < 3:
+                        row["examples"].append({
+                            "full": [e5.pieces[i] for i in ref][:24],
+                            "pruned": [e5.pieces[i] for i in mapped][:24]})
             row[kind] = {"texts": len(items), "differ": n_diff, "by_source": dict(by_src)}
         row["texts_with_new_unk"] = int(unk_texts)
         if differ:

@@ -23,19 +23,20 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e5_reference import bench_texts, reference_tokenizer, sample_by_source  # noqa: E402
+from e5_reference import bench_texts, reference_tokenizer, sample_by_source
 
-from docsearch.models import e5 as E5  # noqa: E402
+from docsearch.models import e5 as E5
 
 
 def pct(x: np.ndarray) -> dict:
-    return {"n": int(len(x)), "min": float(x.min()), "p0.1": float(np.percentile(x, 0.1)),
+    return {"n": len(x), "min": float(x.min()), "p0.1": float(np.percentile(x, 0.1)),
             "p1": float(np.percentile(x, 1)), "p5": float(np.percentile(x, 5)),
             "median": float(np.median(x)), "mean": float(x.mean())}
 
 
 def du_mb(path: Path) -> float:
-    return int(subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True)
+    return int(subprocess.run(["du", "-sb", str(path)], check=True, capture_output=True,
+                              text=True)
                .stdout.split()[0]) / 1e6
 
 

