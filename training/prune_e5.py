@@ -1,16 +1,17 @@
 """Option (b): how far can the e5 vocabulary be pruned for Chinese (both scripts) + English?
 
-    PYTHONPATH=src python3 training/prune_e5.py [--sizes 15000 20000 25000 30000 40000]
+    PYTHONPATH=src python3 training/prune_e5.py [--sizes 19500 30000 40000 60000] [--domain]
 
-The kept pieces are chosen WITHOUT looking at the bench sets: pieces used when tokenizing
-(1) pseudo-sentences sampled from jieba's word frequencies (Simplified) and their OpenCC s2twp
-conversion (Traditional, Taiwan phrasing), (2) every CC-CEDICT headword (both scripts) and its
-English glosses; every single-character piece seen there is always kept, so no Chinese character
-of those sources becomes <unk>, and neither does any piece made only of CJK ideographs nor any
-single punctuation, symbol or ASCII character. For each vocabulary size it writes the pruned folder (fp16),
-reports its size (raw and zlib-compressed, as git stores blobs), and counts the bench texts
-(DRCD, CMRC, XQuAD zh/en, seeds) that tokenize differently from the full vocabulary, with the
-cosine between pruned and full embeddings on up to 300 of the texts that differ.
+Kept pieces come from tokenizing (1) pseudo-sentences sampled from jieba's word frequencies
+(Simplified, with numbers inserted) and their OpenCC s2twp conversion (Traditional, Taiwan
+phrasing), (2) every CC-CEDICT headword (both scripts) and its English glosses, and with
+--domain (3) the even-numbered DRCD/CMRC articles and XQuAD rows. Always kept: every piece
+made only of CJK ideographs, every single punctuation/symbol/ASCII character, every single
+character seen in (1)-(3), and the prompts' pieces; the rest is filled by usage rate.
+For each size it writes the pruned folder (fp16), reports its size (raw, and zlib-compressed
+as git stores blobs), and counts the held-out texts (odd-numbered articles/rows, seed
+articles) that tokenize differently from the full vocabulary, with the cosine between pruned
+and full embeddings on up to 300 of the texts that differ.
 """
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def construction_texts(n_sentences: int, seed: int = 0) -> tuple[list[str], list
     rng = np.random.default_rng(seed)
     draws = rng.choice(len(words), size=(n_sentences, 25), p=p)
     simp = ["".join(words[i] for i in row) for row in draws]
+    # numbers (years, counts, decimals) occur in every domain text and nowhere in jieba's list
+    nums = [str(int(x)) for x in rng.integers(0, 10 ** rng.integers(1, 7, n_sentences))]
+    for i in range(0, n_sentences, 2):
+        simp[i] = simp[i][:20] + nums[i] + ("%" if i % 6 == 0 else "") + simp[i][20:]
     s2t = opencc.OpenCC("s2twp")
     trad = [s2t.convert(s) for s in simp]
     entries: list[str] = []
@@ -64,6 +69,44 @@ def construction_texts(n_sentences: int, seed: int = 0) -> tuple[list[str], list
             glosses = rest.partition("] ")[2].strip().strip("/").split("/")
             entries += [t, s] + [g for g in glosses if g]
     return simp + trad, entries
+
+
+def split_bench() -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
+    """Even-numbered DRCD/CMRC articles and XQuAD rows -> construction texts; the rest (and the
+    seed articles) -> the evaluation texts, by kind, as e5_reference.bench_texts gives them."""
+    from e5_reference import BENCH, _sentences
+    build: list[str] = []
+    held: dict[str, list[tuple[str, str]]] = {"questions": [], "sentences": [], "paragraphs": []}
+    for name, label in (("DRCD_dev.json", "drcd-zh-hant"), ("cmrc2018_dev.json", "cmrc-zh-hans")):
+        for k, art in enumerate(json.loads((BENCH / name).read_text(encoding="utf-8"))["data"]):
+            for par in art["paragraphs"]:
+                qs = [q["question"] for q in par["qas"]]
+                if k % 2 == 0:
+                    build += [par["context"]] + qs
+                else:
+                    held["paragraphs"].append((label, par["context"]))
+                    held["sentences"] += [(label, x) for x in _sentences(par["context"])]
+                    held["questions"] += [(label, q) for q in qs]
+    seen: set[str] = set()
+    for k, line in enumerate((BENCH / "xquad_zh_en.jsonl").read_text(encoding="utf-8").splitlines()):
+        row = json.loads(line)
+        for lang in ("zh", "en"):
+            q, ctx = row[f"question_{lang}"], row[f"context_{lang}"]
+            if k % 2 == 0:
+                build += [q, ctx]
+                continue
+            held["questions"].append((f"xquad-{lang}", q))
+            if ctx not in seen:
+                seen.add(ctx)
+                held["paragraphs"].append((f"xquad-{lang}", ctx))
+                held["sentences"] += [(f"xquad-{lang}", x) for x in _sentences(ctx)]
+    # a context shared by a construction row and a held-out row is not held out
+    built = set(build)
+    held = {k: [(src, t) for src, t in v if t not in built] for k, v in held.items()}
+    seeds = bench_texts()
+    for kind in held:
+        held[kind] += [(src, t) for src, t in seeds[kind] if src == "seed"]
+    return build, held
 
 
 def _is_cjk(c: str) -> bool:
@@ -83,6 +126,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[19500, 30000, 40000, 60000])
     ap.add_argument("--sentences", type=int, default=100000)
+    ap.add_argument("--domain", action="store_true",
+                    help="also build from the other half of the bench sets (by article)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("e5_prune_results.json"))
     args = ap.parse_args()
     import torch
@@ -92,6 +137,9 @@ def main() -> None:
     e5 = E5.read_model_file(E5.locate_model_file())
     full_tok = E5.build_tokenizer(e5)
     running, entries = construction_texts(args.sentences)
+    domain, bench = split_bench()
+    if args.domain:  # the construction half of the bench sets counts as running text
+        running += domain * 20
     freq = piece_counts(full_tok, running)
     dict_freq = piece_counts(full_tok, entries)
     # always kept: every piece made only of CJK ideographs (17k: Chinese then tokenizes as
@@ -110,12 +158,12 @@ def main() -> None:
                     key=lambda i: (-max(freq[i] / n_run, dict_freq[i] / n_dict), i))
     for prompt in E5.PROMPTS.values():
         singles |= set(full_tok.encode(prompt, add_special_tokens=False).ids)
-    res: dict = {"construction": {"running_texts": len(running), "dictionary_entries": len(entries),
+    res: dict = {"construction": {"running_texts": len(running), "domain_half": args.domain,
+                                  "held_out": {k: len(v) for k, v in bench.items()}, "dictionary_entries": len(entries),
                                   "pieces_used": len(ranked), "single_char_pieces": len(singles)},
                  "sizes": []}
     print(res["construction"], flush=True)
 
-    bench = bench_texts()
     prompts = {"questions": "query: ", "sentences": "passage: ", "paragraphs": "passage: "}
     full_ids = {k: E5.tokenize_ids(full_tok, [t for _, t in v], prompts[k]) for k, v in bench.items()}
     work = Path(tempfile.mkdtemp(prefix="e5-prune-"))

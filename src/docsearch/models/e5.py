@@ -450,31 +450,36 @@ def ensure_model_folder(dest: Path | None = None, *,
 
 def load_sentence_transformer(folder: Path, *, int8: bool | str = False,
                               threads: int | None = None):
-    """Load the folder with sentence-transformers on CPU, optionally with dynamic int8 Linears.
-
-    ``int8=True``: torch dynamic int8 quantization with per-channel weight scales on every
-    Linear except the FFN output projections (``encoder.layer.N.output.dense``), whose GELU
-    inputs have outliers that per-tensor activation scales crush: quantizing them too drops
-    the cosine to fp32 below 0.99 on most texts (training/bench_e5_speed.py measures it).
-    ``int8="all"``: torch's default recipe (every Linear, per-tensor), for comparison.
-    """
+    """Load the folder with sentence-transformers on CPU; ``int8`` as in :func:`quantize_int8`."""
     import torch
     from sentence_transformers import SentenceTransformer
 
     if threads:
         torch.set_num_threads(threads)
     model = SentenceTransformer(str(folder), device="cpu")
-    if int8:
-        q = torch.ao.quantization
-        if int8 == "all":
-            spec = {torch.nn.Linear: q.default_dynamic_qconfig}
-        else:
-            spec = {name: q.per_channel_dynamic_qconfig
-                    for name, mod in model.named_modules()
-                    if isinstance(mod, torch.nn.Linear)
-                    and not (name.endswith(".output.dense") and ".attention." not in name)}
-        model = q.quantize_dynamic(model, spec, dtype=torch.qint8)
-    return model
+    return quantize_int8(model, int8) if int8 else model
+
+
+def quantize_int8(model, mode: bool | str = True):
+    """Torch dynamic int8 quantization of a loaded model's Linear layers (in place; returned).
+
+    ``mode=True``: per-channel weight scales on every Linear except the FFN output projections
+    (``encoder.layer.N.output.dense``), whose GELU inputs have outliers that a per-tensor
+    activation scale crushes: quantizing them too drops the cosine to fp32 below 0.99 on most
+    texts (training/verify_e5.py measures both). ``mode="all"``: torch's default recipe
+    (every Linear, per-tensor), for comparison.
+    """
+    import torch
+
+    q = torch.ao.quantization
+    if mode == "all":
+        spec = {torch.nn.Linear: q.default_dynamic_qconfig}
+    else:
+        spec = {name: q.per_channel_dynamic_qconfig
+                for name, mod in model.named_modules()
+                if isinstance(mod, torch.nn.Linear)
+                and not (name.endswith(".output.dense") and ".attention." not in name)}
+    return q.quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
 
 
 def tokenize_ids(tokenizer, texts: Iterable[str], prompt: str = "") -> list[list[int]]:
