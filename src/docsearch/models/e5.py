@@ -420,7 +420,11 @@ def build_model_folder(dest: Path, *, progress: Callable[[str], None] | None = N
         write_model_folder(e5, tmp / "model", source=_source_stamp(src))
         if dest.exists():
             shutil.rmtree(dest)
-        os.replace(tmp / "model", dest)
+        try:
+            os.replace(tmp / "model", dest)
+        except OSError:
+            if not (dest / _STAMP).is_file():  # a concurrent build finishing first is fine
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     say(f"done: {dest}")
