@@ -48,8 +48,10 @@ def _real_texts(n: int, seed: int = 0) -> list[str]:
         for line in path.read_text(encoding="utf-8").splitlines()[:120]:
             row = json.loads(line)
             texts += [row["question_zh"], row["question_en"], row["context_en"][:400]]
-    for path in sorted(SEEDS.glob("*.txt")):
-        texts += [p for p in path.read_text(encoding="utf-8").split("\n") if p.strip()][:30]
+    # the seed articles (shared/ copy, else the repo's corpus/), split into lines and sentences
+    for path in sorted(SEEDS.glob("*.txt")) or sorted((REPO / "corpus").glob("0*.md")):
+        lines = [p for p in path.read_text(encoding="utf-8").split("\n") if p.strip()]
+        texts += lines[:30] + [s + "。" for line in lines for s in line.split("。") if s][:60]
     if len(texts) < 50:
         pytest.skip("bench texts not available")
     random.Random(seed).shuffle(texts)
