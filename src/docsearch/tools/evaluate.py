@@ -101,7 +101,7 @@ def rank_lists(ds, questions: list[Question], with_dense: bool, n: int = 100) ->
             qs.append(None)
     dense_vecs = None
     if with_dense:
-        dense_vecs = ds.embedder.encode([q.text for q in questions])
+        dense_vecs = ds.embedder.encode_queries([q.text for q in questions])
     for i, q in enumerate(qs):
         kw = ds.keyword_ranked(q, n) if q else []
         dn = ds.dense_ranked(dense_vecs[i], n) if dense_vecs is not None else []
