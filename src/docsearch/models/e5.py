@@ -434,9 +434,9 @@ def build_model_folder(dest: Path, *, progress: Callable[[str], None] | None = N
 def default_cache_dir() -> Path:
     """Where :func:`ensure_model_folder` keeps the derived model ($DOCSEARCH_CACHE_DIR or XDG),
     beside the benchmark's cached indexes."""
-    base = os.environ.get("DOCSEARCH_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "docsearch")
-    return Path(base) / "multilingual-e5-small"
+    from docsearch.config import cache_dir
+
+    return cache_dir() / "multilingual-e5-small"
 
 
 def ensure_model_folder(dest: Path | None = None, *,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -23,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from docsearch.config import Settings, calibrated_fusion, store_calibration
+from docsearch.config import Settings, cache_dir, calibrated_fusion, store_calibration
 from docsearch.engine import DocSearch
 from docsearch.ingest import Article
 from docsearch.retrieval.fusion import fuse
@@ -40,12 +39,6 @@ MILVUS_MODULES = ("storage/milvus/store.py", "storage/milvus/terms.py", "storage
 KS = (1, 5, 10)
 WEIGHT_GRID = [round(x, 2) for x in np.arange(0.0, 1.0001, 0.05)]
 # -- running -------------------------------------------------------------------------------
-def _cache_root() -> Path:
-    root = os.environ.get("DOCSEARCH_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "docsearch")
-    return Path(root)
-
-
 def build_index(corpus: Corpus, settings: Settings, progress=None):
     """A DocSearch over the benchmark corpus, cached by content and indexing settings."""
     key_src = json.dumps([corpus.name, len(corpus.articles), corpus.articles[0]["text"][:50],
@@ -56,7 +49,7 @@ def build_index(corpus: Corpus, settings: Settings, progress=None):
     if milvus:  # the Milvus layout is part of what a cached Milvus index depends on
         key_src += _code_fingerprint(MILVUS_MODULES, ()) + settings.milvus_index_type
     key = hashlib.sha1(key_src.encode()).hexdigest()[:16]
-    index_dir = _cache_root() / "eval" / (f"{corpus.name}-{key}" + ("-milvus" if milvus else ""))
+    index_dir = cache_dir() / "eval" / (f"{corpus.name}-{key}" + ("-milvus" if milvus else ""))
     # On a Milvus server each benchmark corpus is a library of its own (a collection prefix).
     s = replace(settings, index_dir=index_dir, corpus_dir=index_dir / "no-corpus",
                 milvus_collection=f"docsearch_eval_{corpus.name}_{key}".replace("-", "_"))
