@@ -113,7 +113,7 @@ def test_a_reader_gets_no_changes_until_signed_in(library_page):
     at.selectbox(key="remove_pick").set_value("000_47721d1ce0619f18").run()  # nothing is chosen by default
     at.checkbox(key="remove_confirm").check().run()
     at.button(key="remove_button").click().run()
-    assert any("Removed" in s.value or "已删除" in s.value for s in at.success)
+    assert any("Moved to the trash" in s.value or "已移入回收站" in s.value for s in at.success)
     at.sidebar.button(key="sign_out").click().run()
     assert not _can_change(at)
 

@@ -232,7 +232,10 @@ def test_lookup_says_what_it_searched(app):
     app.text_input(key="keyword").set_value("晶片 回流")
     app.button[0].click().run()
     captions = " ".join(c.value for c in app.caption)
-    assert "晶片" in captions and "芯片" in captions and "或" in captions
+    assert "晶片" in captions and "芯片" in captions
+    combine = app.radio(key="lookup_combine")          # several words: OR (the default) or AND
+    assert combine.value == "any" and combine.options == ["任一个词(或):列出含有其中任一个词的段落",
+                                                          "所有词(且):只列出同时含有每个词的段落"]
     assert "个段落含有该词" in html_of(app)
 
 
