@@ -38,7 +38,6 @@ FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown")
 _PROPER_TAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
 _DIGITS = re.compile(r"[0-9]{2,}(?:\.[0-9]+)?")
 _LATIN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)*")
-_QUESTION_CHARS = set("什么哪谁几多少吗呢何为怎样如请问")
 # A term found in more than this share of the passages does not single out an answer.
 _UBIQUITOUS = 0.5
 
