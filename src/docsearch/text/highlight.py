@@ -12,8 +12,9 @@ from typing import Iterable
 from docsearch.text.normalize import aligned_simplified, term_variants
 
 
-def term_pattern(form: str) -> re.Pattern[str]:
-    """Han characters match anywhere; a Latin/digit run must start at a word start."""
+def term_pattern(form: str, whole_words: bool = False) -> re.Pattern[str]:
+    """Han characters match anywhere; a Latin/digit run must start at a word start (and with
+    `whole_words` also end at a word end: marking "go" inside "Good" helps no reader)."""
     pieces = []
     for part in re.split(r"(\s+)", form):
         if not part:
@@ -25,6 +26,8 @@ def term_pattern(form: str) -> re.Pattern[str]:
         if part[0].isascii() and part[0].isalnum():
             esc = r"(?<![0-9a-z])" + esc
         pieces.append(esc)
+    if whole_words and form.rstrip()[-1:].isascii() and form.rstrip()[-1:].isalnum():
+        pieces.append(r"(?![0-9a-z])")
     return re.compile("".join(pieces))
 
 
@@ -49,4 +52,4 @@ def highlight_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     """Where the given (canonical) terms occur in `text`, in any script or vocabulary. Single
     Latin letters and digits are left out: they would mark half the text."""
     forms = {f for t in terms if len(t) > 1 or not t.isascii() for f in term_variants(t) if f.strip()}
-    return spans_of(text, [term_pattern(f) for f in forms])
+    return spans_of(text, [term_pattern(f, whole_words=True) for f in forms])
