@@ -105,17 +105,19 @@ class LookupResponse:
 
     @property
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for h in self.results:
-            out[h.article_id] = out.get(h.article_id, 0) + len(h.matches)
-        return out
+        """Occurrences per article, keyed by id."""
+        return self._occurrences("article_id")
 
     @property
     def titled_counts(self) -> dict[str, int]:
         """Occurrences per article, keyed by title (for people rather than programs)."""
+        return self._occurrences("title")
+
+    def _occurrences(self, key: str) -> dict[str, int]:
         out: dict[str, int] = {}
         for h in self.results:
-            out[h.title] = out.get(h.title, 0) + len(h.matches)
+            k = getattr(h, key)
+            out[k] = out.get(k, 0) + len(h.matches)
         return out
 
     def to_json(self) -> dict:

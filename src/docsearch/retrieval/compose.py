@@ -54,7 +54,7 @@ def compose(q: Query, results: list[Result], model: ConfidenceModel | None = Non
         if key in seen or choice.score < ANSWER_SCORE_RATIO * top_score:
             continue
         seen.add(key)
-        conf = model.confidence(model.evidence(q, q.text, r.text, sent)) if model else 1.0
+        conf = model.confidence(model.evidence(q, r.text, sent)) if model else 1.0
         top_confidence = conf if first else top_confidence
         if model and conf < model.threshold:
             continue

@@ -60,15 +60,16 @@ def _pos_tokenizer():
     return jieba.posseg.POSTokenizer(segment.tokenizer())
 
 
-def specific_terms(q: Query, original: str) -> list[list[str]]:
-    """The question's specific terms, each as the forms that count as finding it."""
+def specific_terms(q: Query) -> list[list[str]]:
+    """The question's specific terms, each as the forms that count as finding it (capitalised
+    names are read from the cleaned text as typed, `q.text`)."""
     out: list[list[str]] = []
     if q.groups:  # English: numbers, and the capitalised names among the translated words
-        names = {m.group(0).lower() for m in _LATIN_NAME.finditer(original)}
+        names = {m.group(0).lower() for m in _LATIN_NAME.finditer(q.text)}
         for g in q.groups:
             if g.source in names or any(w in names for w in g.source.split()):
                 out.append([g.source] + [canonical(a) for a in g.alternatives])
-        out += [[n] for n in _DIGITS.findall(original)]
+        out += [[n] for n in _DIGITS.findall(q.text)]
         return out
     for word, tag in _pos_tokenizer().cut(q.canonical):
         if (tag in _PROPER_TAGS and len(word) >= 2) or _DIGITS.fullmatch(word):
@@ -104,12 +105,12 @@ class ConfidenceModel:
     def threshold(self) -> float:
         return float(self.params.get("threshold", 0.5))
 
-    def evidence(self, q: Query, original: str, passage: str, sentence: str) -> Evidence:
+    def evidence(self, q: Query, passage: str, sentence: str) -> Evidence:
         n_docs = max(self.store.passage_count(), 1)
         view = aligned_simplified(passage) + "\n" + canonical(passage)
         sentence_view = aligned_simplified(sentence) + "\n" + canonical(sentence)
         missing = 0
-        for forms in specific_terms(q, original):
+        for forms in specific_terms(q):
             if self._found_in(forms) > _UBIQUITOUS * n_docs:
                 continue
             if not _holds(view, forms):

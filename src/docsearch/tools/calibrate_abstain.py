@@ -45,7 +45,7 @@ def evidence_rows(ds: DocSearch, rows: list[dict]) -> np.ndarray:
             out.append([9.0, 0.0, 0.0, 1.0])
             continue
         res, sentence, _, _ = resp.passages[0]
-        out.append(model.evidence(q, r["q"], res.text, sentence).vector())
+        out.append(model.evidence(q, res.text, sentence).vector())
     return np.asarray(out, dtype=np.float64)
 
 
