@@ -15,7 +15,13 @@ from typing import Any
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 # Fusion weights measured by `docsearch eval --tune`, one entry per embedding model.
 FUSION_FILE = PACKAGE_DATA / "fusion.json"
-DEFAULT_MODEL = "docsearch-static-zh-en"
+# "auto": a new library takes the encoder while it is small enough to embed in reasonable time
+# and the fast static model beyond; an existing library keeps the model its vectors were made by
+# (recorded in the index). Any other value names one model for every library.
+AUTO_MODEL = "auto"
+ENCODER_MODEL = "multilingual-e5-small"
+STATIC_MODEL = "docsearch-static-zh-en"
+DEFAULT_MODEL = AUTO_MODEL
 BACKENDS = ("embedded", "milvus")
 
 
@@ -23,8 +29,13 @@ BACKENDS = ("embedded", "milvus")
 class Settings:
     index_dir: Path = Path("index")
     corpus_dir: Path = Path("corpus")
-    # Embedding model: a name known offline (see embed.BUILTIN_MODELS), a local folder, or a hub name.
+    # Embedding model: "auto" (see AUTO_MODEL), a name known offline (models.embedding.BUILTIN_MODELS),
+    # a local folder, or a hub name.
     model: str = DEFAULT_MODEL
+    # Under "auto", the largest library (in passages) embedded with the encoder. Measured here:
+    # multilingual-e5-small embeds ~22 passages/s on 2 cores (onnxruntime), so 10k passages take
+    # ~8 minutes; the static model embeds thousands per second.
+    encoder_max_passages: int = 10_000
     # Large batches: the static model spends most of its time tokenizing each batch.
     embed_batch_size: int = 256
     # Weight of the dense list in score fusion; None means "use the calibrated value for the model".
@@ -168,6 +179,19 @@ def cache_dir() -> Path:
     root = os.environ.get("DOCSEARCH_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "docsearch")
     return Path(root)
+
+
+def auto_model(recorded: str | None, stored: int, incoming: int, limit: int) -> str:
+    """The model "auto" settles on for a library of `stored` passages about to receive
+    `incoming` more, whose vectors were made by `recorded` (None for a library without vectors):
+    a new library takes the encoder when it stays within `limit` passages, the static model
+    otherwise; an existing one keeps its model, except that the add taking an encoder library past
+    `limit` moves it to the static model (a library someone made larger on purpose stays)."""
+    if not recorded:
+        return ENCODER_MODEL if stored + incoming <= limit else STATIC_MODEL
+    if recorded == ENCODER_MODEL and stored <= limit < stored + incoming:
+        return STATIC_MODEL
+    return recorded
 
 
 def calibrated_fusion(model: str) -> dict[str, float]:

@@ -145,8 +145,10 @@ def test_another_embedding_model_is_never_mixed(ix):
     assert rc == 0 and json.loads(out)["results"]  # re-embedded every passage with it
     rc, out, err = cli(ix, "--model", other, "verify")
     assert rc == 0, out
-    rc, out, err = cli(ix, "verify")  # and the default model now sees vectors that are not its own
+    rc, out, err = cli(ix, "--model", "multilingual-e5-small", "verify")  # not its own vectors
     assert rc == 1 and other in out
+    rc, out, err = cli(ix, "verify")  # "auto" keeps the model the library's vectors were made by
+    assert rc == 0 and other in out
 
 
 # -- export ----------------------------------------------------------------------------------

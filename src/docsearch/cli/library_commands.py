@@ -135,12 +135,15 @@ def _article_json(a) -> dict:
 def _cmd_list(args, settings: Settings) -> int:
     ds = engine(settings)
     arts = ds.articles()
+    model = {"name": ds.model, "automatic": ds.model_is_automatic}
     if args.json:
-        print_json({"articles": [_article_json(a) for a in arts]})
+        print_json({"articles": [_article_json(a) for a in arts], "model": model})
         return EXIT_OK
     for a in arts:
         print(f"{a.id}\t{a.script}\t{a.date or '-'}\t{a.passages:>4} passages\t{a.title}  ({a.source or 'no source'})")
-    print(f"{len(arts)} articles", file=sys.stderr)
+    how = (f"chosen automatically: the encoder up to {settings.encoder_max_passages:,} passages"
+           if ds.model_is_automatic else "set by --model / DOCSEARCH_MODEL")
+    print(f"{len(arts)} articles; embedding model {ds.model} ({how})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -172,7 +175,7 @@ def _cmd_verify(args, settings: Settings) -> int:
         return EXIT_FAIL
     print(f"verify: ok ({len(ds.articles())} articles, {ds.store.passage_count()} passages, "
           f"keyword index and vectors agree; format {ds.store.get_meta('format_version')}, "
-          f"model {settings.model})")
+          f"model {ds.model})")
     return EXIT_OK
 
 

@@ -82,8 +82,8 @@ def _run_latency(args, settings: Settings) -> int:
     for q in queries[:20]:
         ds.ask(q, k=5)
     ask_ms = (time.perf_counter() - t) * 1000 / min(20, len(queries))
-    print(f"index {settings.index_dir}: {ds.store.passage_count()} passages, model {settings.model}, dense weight "
-          f"{ds.dense_weight:.2f} (translated English questions {settings.resolved_dense_weight_translated:.2f})")
+    print(f"index {settings.index_dir}: {ds.store.passage_count()} passages, model {ds.model}, dense weight "
+          f"{ds.dense_weight:.2f} (translated English questions {ds.settings.resolved_dense_weight_translated:.2f})")
     print(f"search: median {lat['median']} ms, p95 {lat['p95']} ms over {lat['n']} queries (2 cores, warm)")
     print(f"ask: mean {ask_ms:.1f} ms over {min(20, len(queries))} questions")
     return 0

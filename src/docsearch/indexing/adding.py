@@ -114,11 +114,22 @@ def _add(lib: Library, articles: Iterable[Article], origin: str, added_at: dict[
     total = len(articles) if hasattr(articles, "__len__") else 0
     bar = progress(total, "indexing")
     vec = None
-    batches = pipeline.batched(_prepared(lib, articles, report), lambda item: len(item[1]), s.index_batch_passages)
+    prepared = _prepared(lib, articles, report)
+    # Settle the model before embedding anything when the size of the add is known: a bounded
+    # add by its passages; one of more articles than the encoder takes passages by its articles
+    # (each has at least one), without holding its passages in memory.
+    if 0 < total <= s.encoder_max_passages:
+        prepared = list(prepared)
+        lib.fit_model(sum(len(chunks) for _, chunks in prepared))
+    elif total:
+        lib.fit_model(total)
+    batches = pipeline.batched(prepared, lambda item: len(item[1]), s.index_batch_passages)
     for batch, tok, workers in pipeline.tokenized_batches(batches, s.resolved_index_workers):
         stats.workers = workers
         for stage, sec in tok.seconds.items():
             stats.add(stage, sec)
+        if lib.fit_model(len(tok.canonical)):  # a stream that outgrew the encoder
+            vec = None
         t = time.perf_counter()
         embeddings = lib.embedder.encode_canonical(tok.canonical)
         stats.add("embed", time.perf_counter() - t)

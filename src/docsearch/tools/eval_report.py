@@ -17,7 +17,7 @@ def format_report(res: dict) -> str:
     order = ["dev:as-written", "dev:converted", "drcd", "drcd:t2s", "cmrc", "cmrc:s2t",
              "drcd:heldout", "cmrc:heldout", "xquad:en", "xquad:zh"]
     rows = []
-    for label in order + sorted(k for k in figs if k.startswith("seed:")):
+    for label in order + sorted(k for k in figs if k.startswith(("seed:", "reworded:"))):
         if label not in figs:
             continue
         for mode in ("bm25_baseline", "keyword", "dense", "hybrid"):

@@ -77,6 +77,8 @@ def page_library(ds: DocSearch, t: dict, script: str) -> None:
     st.dataframe([{t["col_id"]: a.id, t["col_title"]: a.title, t["col_source"]: a.source, t["col_date"]: a.date,
                    t["col_script"]: t["script_names"].get(a.script, a.script), t["col_passages"]: a.passages,
                    t["col_added"]: a.added_at} for a in arts], width="stretch", hide_index=True)
+    st.caption(t["model_auto" if ds.model_is_automatic else "model_set"].format(
+        m=ds.model, n=ds.settings.encoder_max_passages))
     if not may_edit(ds):
         # Readers get no add/remove widgets at all, so there is nothing to submit.
         st.info(t["read_only"] if ds.settings.read_only else t["readers_only"])
