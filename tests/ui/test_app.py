@@ -186,6 +186,20 @@ def test_citation_opens_the_reading_view_at_its_paragraph_in_the_same_session(ap
     assert "6.89" in html_of(app)  # the answer is still there
 
 
+def test_the_reading_view_opens_at_the_paragraph_of_the_highlighted_sentence(app, seed):
+    question = "田纳西州的平均工业电价是多少?"
+    app.sidebar.radio(key="lang").set_value("en").run()
+    ask(app, question)
+    resp = seed.ask(question)
+    assert resp.answered
+    first = resp.answer[0]
+    n = next(i for i, (r, *_) in enumerate(resp.passages, 1) if r.rank == first.passage_rank)
+    r = resp.passages[n - 1][0]
+    opener = app.button(key=f"open-{n}")
+    assert opener.label.rsplit("¶", 1)[1] == str(first.paragraph)
+    assert r.paragraph <= first.paragraph <= r.paragraph_end
+
+
 def test_copy_citation_and_exports(app, seed):
     ask(app, "田纳西州的平均工业电价是多少?")
     codes = [c.value for c in app.code]

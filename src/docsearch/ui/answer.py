@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from docsearch.engine import DocSearch
+from docsearch.retrieval.compose import paragraph_at
 from docsearch.text.normalize import convert_for_display
 from docsearch.ui import export
 from docsearch.ui.render import marked, safe
@@ -57,8 +58,11 @@ def _passage(ds: DocSearch, t: dict, script: str, r: Any, answer_span: tuple[int
     spans = [(a, b, "ans")] + [(x, y, "term") for x, y in ds.highlight_spans(r.text, terms) if y <= a or x >= b]
     st.markdown(head + f'<div class="passage">{marked(r.text, spans, script)}</div>', unsafe_allow_html=True)
     left, mid, right = st.columns([3, 2, 3])
-    left.button(t["open"].format(n=r.paragraph), key=f"open-{n}", on_click=go_read,
-                args=(r.article_id, r.paragraph), type="tertiary")
+    # The reading view opens at the paragraph holding the highlighted sentence (a passage can
+    # span several paragraphs).
+    cited = paragraph_at(r, a)
+    left.button(t["open"].format(n=cited), key=f"open-{n}", on_click=go_read,
+                args=(r.article_id, cited), type="tertiary")
     with mid.popover(t["copy_citation"]):
         st.caption(t["citation_hint"])
         st.code(export.citation_text(t, r.title, r.source, r.date, r.paragraph, r.paragraph_end,
