@@ -66,15 +66,18 @@ def cedict_pools() -> dict[str, dict[str, dict]]:
                 continue
             parts = _PAREN.sub(" ", d).split(";")
             for gloss in parts:
-                gloss = re.sub(r"^(to|a|an|the) ", "", gloss.strip())
+                gloss = gloss.strip()
+                verb = gloss.startswith("to ")   # CC-CEDICT writes verb senses as "to ..."
+                gloss = re.sub(r"^(to|a|an|the) ", "", gloss)
                 key = _key(gloss)
                 if not key or len(key.split()) > MAX_PHRASE_WORDS or key in STOPWORDS:
                     continue
                 # A gloss that is the whole first definition is the word's main sense; one among
                 # many in an entry of many definitions (去 "to die") is a marginal one.
                 main = (1.0 if pos == 0 else 0.5 if pos < 3 else 0.2) * (1.0 if len(parts) == 1 else 0.8)
-                f = pools[key].setdefault(head, {"main": 0.0, "wn": 0, "src": "cedict"})
+                f = pools[key].setdefault(head, {"main": 0.0, "wn": 0, "src": "cedict", "verb": False})
                 f["main"] = max(f["main"], main / (1 + 0.1 * max(0, n_defs - 3)))
+                f["verb"] = f["verb"] or verb
     return pools
 
 
@@ -191,7 +194,7 @@ def main() -> None:
                 f["wn"] = counts.get(z, 0)
         for z, n in nouns.items():
             if len(z) > 1 and (pool is None or z not in pool) and z in freq:
-                pools[key][z] = {"main": 0.0, "wn": n, "src": "wordnet"}
+                pools[key][z] = {"main": 0.0, "wn": n, "src": "wordnet", "verb": False}
     log(f"{len(pools)} keys with wordnet")
     candidates = {z for pool in pools.values() for z in pool}
     log("parallel sentences")
@@ -205,7 +208,7 @@ def main() -> None:
     kvec = static_vectors(keys)
     log("scoring")
     max_freq = max(freq.values())
-    table: dict[str, list[tuple[str, float]]] = {}
+    table: dict[str, list[tuple[str, float, bool]]] = {}
     for ki, key in enumerate(keys):
         pool = pools[key]
         words = key.split()
@@ -225,18 +228,19 @@ def main() -> None:
                  + W_FREQ * math.log1p(freq.get(z, 0)) / math.log1p(max_freq) * 10)
             if len(z) == 1:   # a single character matches everywhere: it must earn its place
                 s *= SINGLE_CHAR
-            scored.append((z, s))
+            scored.append((z, s, f["verb"]))
         scored.sort(key=lambda t: -t[1])
         table[key] = scored[:POOL]
     write_table(table)
 
 
-def write_table(table: dict[str, list[tuple[str, float]]]) -> None:
+def write_table(table: dict[str, list[tuple[str, float, bool]]]) -> None:
+    """One line per key: candidates as `word:prior`, `v` appended for a verb sense."""
     lines = [("# English key <TAB> Chinese candidate:prior ... (built by training/build_senses.py; "
               "CC-CEDICT CC BY-SA 4.0, Chinese Open Wordnet, Chinese WordNet, Wiktionary CC BY-SA 3.0)")]
     for key, scored in table.items():
         if scored:
-            lines.append(key + "\t" + " ".join(f"{z}:{s:.2f}" for z, s in scored))
+            lines.append(key + "\t" + " ".join(f"{z}:{s:.2f}{'v' if v else ''}" for z, s, v in scored))
     # mtime=0: the same inputs give the same bytes (a rebuild shows no diff).
     with open(OUT_TABLE, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
         f.write(("\n".join(lines) + "\n").encode("utf-8"))

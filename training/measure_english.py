@@ -21,8 +21,11 @@ from docsearch.tools.benchdata import default_bench_dir, load_xquad
 from docsearch.tools.evaluate import (
     Lists,
     _passage_articles,
+    _passage_text_t2s,
+    _seed_index,
     build_index,
     metrics,
+    rank_lists,
     ranks_for,
 )
 
@@ -32,6 +35,8 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--sample", type=int, default=1)
     ap.add_argument("--zh", action="store_true", help="also the Chinese questions (unchanged check)")
+    ap.add_argument("--seed", action="store_true", help="also the English seed questions (shipped corpus)")
+    ap.add_argument("--weights", action="store_true", help="hybrid R@1/R@5 over translated-query dense weights")
     ap.add_argument("--dump", default="", help="write per-question ranks as JSON")
     ap.add_argument("--set", action="append", default=[], help="module.NAME=value, e.g. senses.KEEP_RATIO=0.5")
     args = ap.parse_args()
@@ -75,11 +80,25 @@ def main() -> None:
         print(f"{settings.model} {label} n={len(qs)}  keyword R@1 {res['keyword']['R@1']:.3f} R@5 {res['keyword']['R@5']:.3f}"
               f"  hybrid R@1 {res['hybrid']['R@1']:.3f} R@5 {res['hybrid']['R@5']:.3f}"
               f"  MRR {res['hybrid']['MRR@10']:.3f}  analyze {res['analyze_ms_median']} ms", flush=True)
+        if args.weights:
+            for wt in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
+                m = metrics(ranks_for(lists, qs, rel, w, "hybrid", wt))
+                print(f"   translated weight {wt:.2f}: hybrid R@1 {m['R@1']:.3f} R@5 {m['R@5']:.3f}", flush=True)
         if args.dump:
             ranks = ranks_for(lists, qs, rel, w, "hybrid", w_en)
             kranks = ranks_for(lists, qs, rel, w, "keyword", w_en)
             Path(args.dump.replace('.json', f'-{label[-2:]}.json')).write_text(json.dumps([{"q": q.text, "hybrid": r, "keyword": k} for q, r, k in zip(qs, ranks, kranks)],
                                                   ensure_ascii=False, indent=0), encoding="utf-8")
+    if args.seed:
+        seed_ds, seed_q = _seed_index(settings, bench, None)
+        text = _passage_text_t2s(seed_ds)
+        en = [q for q in seed_q if q.group == "seed:en"]
+        lists = rank_lists(seed_ds, en, with_dense=True)
+        rel = lambda q: (lambda pid: any(g in text.get(pid, "") for g in q.gold_strings))  # noqa: E731
+        w, w_en = settings.resolved_dense_weight, settings.resolved_dense_weight_translated
+        for mode in ("keyword", "hybrid"):
+            m = metrics(ranks_for(lists, en, rel, w, mode, w_en))
+            print(f"{settings.model} seed:en n={len(en)} {mode} R@1 {m['R@1']:.3f} R@5 {m['R@5']:.3f}", flush=True)
 
 
 if __name__ == "__main__":

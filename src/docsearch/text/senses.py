@@ -21,6 +21,8 @@ MAX_ALTERNATIVES = 4
 # Candidates scoring below this share of the best one are other senses (or noise): dropped.
 # The one global knob, set on XQuAD English (0.35 / 0.5 / 0.7 / 0.85 tried).
 KEEP_RATIO = 0.5
+# The prior of a noun sense when the query word is an inflected verb (issued -> issue: 发布, not 期).
+NOUN_FOR_VERB = 0.4
 # Derived forms (interception -> intercept) are weaker evidence than inflections (factories -> factory).
 DERIVED = 0.8
 _lock = threading.Lock()
@@ -37,12 +39,16 @@ def table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=4096)
-def entry(key: str) -> tuple[tuple[str, float], ...]:
-    """The (Chinese candidate, prior) pairs of one key, best first (empty if unknown)."""
+def entry(key: str) -> tuple[tuple[str, float, bool], ...]:
+    """The (Chinese candidate, prior, is a verb sense) of one key, best first (empty if unknown)."""
     raw = table().get(key)
     if not raw:
         return ()
-    return tuple((z, float(sc)) for z, _, sc in (c.rpartition(":") for c in raw.split(" ")))
+    out = []
+    for cand in raw.split(" "):
+        z, _, sc = cand.rpartition(":")
+        out.append((z, float(sc.rstrip("v")), sc.endswith("v")))
+    return tuple(out)
 
 
 def forms(word: str) -> list[tuple[str, float]]:
@@ -91,8 +97,13 @@ def candidates(phrase: str, exact: bool = False) -> dict[str, float]:
         options = [(phrase, 1.0)] + ([(phrase[:-1], 1.0)] if phrase.endswith("s") and len(phrase) > 3 else [])
     else:
         options = forms(phrase)
+    # "issued", "funded", "called": a verb's forms; the noun senses of the base (期, 基金, 电话)
+    # are other words.
+    verbal = not exact and phrase.endswith(("ed", "ing"))
     for form, trust in options:
-        for z, s in entry(form):
+        for z, s, verb in entry(form):
+            if verbal and form != phrase and not verb:
+                s *= NOUN_FOR_VERB
             pool[z] = max(pool.get(z, 0.0), s * trust)
     return pool
 

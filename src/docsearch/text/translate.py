@@ -29,7 +29,8 @@ per via according say says said tell cover covers covered""".split())
 # 去/于/走/行 in the dictionary); inside a phrase ("take part", "supply chain") they count.
 LIGHT = frozenset("""go goes went gone going get gets got gotten getting come comes came coming take takes took
 taken taking give gives gave given giving put puts putting let lets make makes made making away back up out
-off down thing things way ways well like also yes""".split())
+off down thing things way ways well like also yes him himself herself itself themselves yourself ourselves
+myself hers theirs ours yours""".split())
 _WORD = re.compile(r"[a-z0-9]+(?:[.'\-][a-z0-9]+)*")
 _CASED = re.compile(r"[A-Za-z0-9]+(?:[.'\-][A-Za-z0-9]+)*")
 
@@ -100,7 +101,9 @@ def translate(text: str) -> list[Group]:
             elif phrase in LIGHT:
                 break
             else:
-                alts = next((gloss[f] for f in _lemmas(phrase) if f in gloss), None)
+                # A verb's forms are not the glossary's nouns ("issued" is not 期, an issue).
+                forms = [phrase] if phrase.endswith(("ed", "ing")) else _lemmas(phrase)
+                alts = next((gloss[f] for f in forms if f in gloss), None)
                 alts = alts or senses.choose(senses.candidates(phrase, exact=i in names))
             if alts:
                 found = (n, Group(phrase, alts))
