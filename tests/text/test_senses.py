@@ -65,3 +65,15 @@ def test_word_forms():
     f = [w for w, _ in senses.forms("interceptions")]
     assert "interception" in f and "intercept" in f
     assert senses.base("factories") == "factory" and senses.base("moving") == "move"
+
+
+def test_irregular_and_superlative_forms():
+    assert "发现" in alternatives("the fossils that were found")["found"]
+    assert "写" in alternatives("Who wrote the poem?")["wrote"]
+    assert alternatives("the richest man")["richest"][0] in ("富有", "富")
+    assert alternatives("the third richest man")["third"] == ("第三",)
+
+
+def test_verb_forms_prefer_verb_senses():
+    got = alternatives("Which king issued this declaration?")["issued"]
+    assert got[0] in ("发表", "颁布", "发出", "发布") and "期" not in got

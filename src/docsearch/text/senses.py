@@ -25,6 +25,22 @@ KEEP_RATIO = 0.5
 NOUN_FOR_VERB = 0.4
 # Derived forms (interception -> intercept) are weaker evidence than inflections (factories -> factory).
 DERIVED = 0.8
+# Irregular past forms -> base verb: "found" is also "find", "led" is "lead", "wrote" is "write".
+IRREGULAR = dict(pair.split(":") for pair in """arose:arise ate:eat awoke:awake became:become began:begin begun:begin
+bent:bend bit:bite bitten:bite bled:bleed blew:blow blown:blow bore:bear borne:bear bought:buy bound:bind bred:breed
+brought:bring broke:break broken:break built:build burnt:burn caught:catch chose:choose chosen:choose clung:cling
+cost:cost crept:creep dealt:deal dug:dig did:do done:do drew:draw drawn:draw drank:drink drunk:drink drove:drive
+driven:drive fed:feed fell:fall fallen:fall felt:feel fought:fight found:find fled:flee flew:fly flown:fly
+forbade:forbid forgot:forget forgotten:forget forgave:forgive froze:freeze frozen:freeze grew:grow grown:grow
+hung:hang heard:hear hid:hide hidden:hide held:hold kept:keep knew:know known:know laid:lay led:lead left:leave
+lent:lend lost:lose meant:mean met:meet paid:pay rode:ride ridden:ride rang:ring rose:rise risen:rise ran:run
+said:say sought:seek sold:sell sent:send shook:shake shaken:shake shone:shine shot:shoot shown:show shrank:shrink
+sang:sing sung:sing sank:sink sunk:sink sat:sit slept:sleep slid:slide spoke:speak spoken:speak spent:spend
+spun:spin split:split spread:spread sprang:spring stood:stand stole:steal stolen:steal stuck:stick struck:strike
+stricken:strike strove:strive swore:swear sworn:swear swept:sweep swam:swim swung:swing taught:teach tore:tear
+torn:tear thought:think threw:throw thrown:throw understood:understand undertook:undertake undertaken:undertake
+woke:wake wore:wear worn:wear won:win wound:wind withdrew:withdraw withdrawn:withdraw wrote:write written:write
+overcame:overcome overtook:overtake overthrew:overthrow overthrown:overthrow""".split())
 _lock = threading.Lock()
 
 
@@ -54,6 +70,8 @@ def entry(key: str) -> tuple[tuple[str, float, bool], ...]:
 def forms(word: str) -> list[tuple[str, float]]:
     """Dictionary forms a query word may stand for, with how much to trust each."""
     out = [(word, 1.0)]
+    if word in IRREGULAR:
+        out.append((IRREGULAR[word], 1.0))
 
     def add(form: str, w: float = 1.0) -> None:
         if len(form) > 2 and form not in (f for f, _ in out):
@@ -77,6 +95,15 @@ def forms(word: str) -> list[tuple[str, float]]:
         add(word[:-3] + "e")
         if word[-4] == word[-5]:          # running -> run
             add(word[:-4])
+    # richest -> rich, largest -> large, easiest -> easy, biggest -> big: derived, as a phrase's
+    # superlative is not the phrase ("richest man" is not 财主, a rich man).
+    if word.endswith("est") and len(word) > 5:
+        add(word[:-3], DERIVED)
+        add(word[:-3] + "e", DERIVED)
+        if word.endswith("iest"):
+            add(word[:-4] + "y", DERIVED)
+        if word[-4] == word[-5]:
+            add(word[:-4], DERIVED)
     base = [f for f, _ in out]
     for b in base:                        # interceptions -> interception -> intercept
         if b.endswith(("tion", "sion")) and len(b) > 6:
@@ -99,7 +126,7 @@ def candidates(phrase: str, exact: bool = False) -> dict[str, float]:
         options = forms(phrase)
     # "issued", "funded", "called": a verb's forms; the noun senses of the base (期, 基金, 电话)
     # are other words.
-    verbal = not exact and phrase.endswith(("ed", "ing"))
+    verbal = not exact and (phrase.endswith(("ed", "ing")) or phrase in IRREGULAR)
     for form, trust in options:
         for z, s, verb in entry(form):
             if verbal and form != phrase and not verb:
