@@ -57,8 +57,9 @@ def test_capitalized_names_are_not_stripped_to_other_words():
 def test_other_senses_far_below_the_best_are_dropped():
     pool = senses.candidates("companies")
     best = max(pool.values())
-    assert senses.choose(pool) == tuple(z for z, s in sorted(pool.items(), key=lambda t: -t[1])
-                                        if s >= senses.KEEP_RATIO * best)[:senses.MAX_ALTERNATIVES]
+    kept, _shares = senses.choose(pool)
+    assert kept == tuple(z for z, s in sorted(pool.items(), key=lambda t: -t[1])
+                         if s >= senses.KEEP_RATIO * best)[:senses.MAX_ALTERNATIVES]
 
 
 def test_word_forms():
@@ -77,3 +78,12 @@ def test_irregular_and_superlative_forms():
 def test_verb_forms_prefer_verb_senses():
     got = alternatives("Which king issued this declaration?")["issued"]
     assert got[0] in ("发表", "颁布", "发出", "发布") and "期" not in got
+
+
+def test_alternatives_carry_their_share_of_the_best_sense():
+    team, = [g for g in translate("the team") if g.source == "team"]
+    assert team.shares[0] == 1.0 and list(team.shares) == sorted(team.shares, reverse=True)
+    assert all(senses.KEEP_RATIO <= s <= 1.0 for s in team.shares)
+    assert team.share(team.alternatives[-1]) == team.shares[-1] and team.share("不在其中") == 1.0
+    glossary, = translate("reshoring")
+    assert glossary.shares == () and glossary.share(glossary.alternatives[0]) == 1.0

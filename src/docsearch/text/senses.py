@@ -141,11 +141,13 @@ def base(word: str) -> str:
     return next((f for f, trust in forms(word)[1:] if trust == 1.0 and f in tab), word)
 
 
-def choose(pool: dict[str, float]) -> tuple[str, ...]:
+def choose(pool: dict[str, float]) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """The candidates to search: the best one and those close to it (other senses score far
-    below the main one: 公司 4.4 against 连队 1.8 for "companies")."""
+    below the main one: 公司 4.4 against 连队 1.8 for "companies"), with each one's score as a
+    share of the best (how much a passage holding it shows the word's meaning)."""
     if not pool:
-        return ()
+        return (), ()
     ranked = sorted(pool.items(), key=lambda t: -t[1])
     best = ranked[0][1]
-    return tuple(z for z, s in ranked[:MAX_ALTERNATIVES] if s >= KEEP_RATIO * best)
+    kept = [(z, s / best) for z, s in ranked[:MAX_ALTERNATIVES] if s >= KEEP_RATIO * best]
+    return tuple(z for z, _ in kept), tuple(round(share, 3) for _, share in kept)

@@ -40,9 +40,18 @@ class Group:
     source: str                # the English word or phrase
     alternatives: tuple[str, ...]  # canonical Chinese forms
 
+    # Each alternative's sense score as a share of the best (1.0 each for glossary entries).
+    shares: tuple[float, ...] = ()
+
     @property
     def weight(self) -> float:
         return 1.0 / len(self.alternatives) ** 0.5
+
+    def share(self, alternative: str) -> float:
+        """How surely this alternative is the word's meaning here (the best one: 1.0)."""
+        if not self.shares or alternative not in self.alternatives:
+            return 1.0
+        return self.shares[self.alternatives.index(alternative)]
 
 
 def _key(phrase: str) -> str:
@@ -96,17 +105,17 @@ def translate(text: str) -> list[Group]:
             phrase = " ".join(span)
             if n > 1:   # as written, then in dictionary form ("moving factories" -> "move factory")
                 forms = list(dict.fromkeys([phrase, " ".join(senses.base(w) for w in span)]))
-                alts = next((gloss[f] for f in forms if f in gloss), None)
+                alts = next(((gloss[f], ()) for f in forms if f in gloss), None)
                 alts = alts or next((senses.choose(senses.candidates(f)) for f in forms if f in table), None)
             elif phrase in LIGHT:
                 break
             else:
                 # A verb's forms are not the glossary's nouns ("issued" is not 期, an issue).
                 forms = [phrase] if phrase.endswith(("ed", "ing")) else _lemmas(phrase)
-                alts = next((gloss[f] for f in forms if f in gloss), None)
+                alts = next(((gloss[f], ()) for f in forms if f in gloss), None)
                 alts = alts or senses.choose(senses.candidates(phrase, exact=i in names))
-            if alts:
-                found = (n, Group(phrase, alts))
+            if alts and alts[0]:
+                found = (n, Group(phrase, *alts))
                 break
         if found:
             groups.append(found[1])
