@@ -3,8 +3,9 @@
 English words cannot match Chinese passages in a keyword index, so the English parts of a query
 become groups of Chinese alternatives: the shipped domain glossary first (reshoring -> 回流/回岸),
 then the sense table (senses.py: CC-CEDICT glosses, CC BY-SA 4.0, ranked by parallel-text and
-wordnet evidence), whose candidates are chosen by how well they fit the rest of the question
-("moving factories" searches 迁移/搬迁, not 感动). Phrases are matched longest first; each source
+wordnet evidence), of whose candidates only those near the best sense are kept ("companies" is
+公司, not 连队). Phrases are matched longest first, as written and in dictionary form, so the
+words around a word choose its sense ("moving factories" searches 迁厂/外迁, not 感动). Each source
 word or phrase keeps its alternatives as one group, weighted down by how many there are. Chinese
 characters, numbers and Latin names in the query stay as they are.
 """
@@ -19,7 +20,6 @@ from docsearch.text import senses
 from docsearch.text.normalize import canonical, is_han
 
 MAX_PHRASE_WORDS = 4
-MAX_ALTERNATIVES = 4
 STOPWORDS = frozenset("""a an the of in on at to for from by with about as into over under between during before after
 what which who whom whose when where why how did does do done is are was were be been being has have had will would
 can could should may might must shall its it this that these those there their they them his her he she we you your our
