@@ -48,3 +48,17 @@ def test_the_sense_table_is_shipped_not_built(monkeypatch):
     senses.entry.cache_clear()
     assert senses.entry("factory")[0][0] == "工厂"
     assert {g.source for g in translate("robots in factories")} == {"robots", "factories"}
+
+
+def test_names_written_in_pinyin_search_their_chinese_names():
+    groups = {g.source: g.alternatives for g in translate("What did Xi Jinping say about Guangdong and Shenzhen?")}
+    assert groups["xi jinping"] == ("习近平",) and groups["guangdong"] == ("广东",) and groups["shenzhen"] == ("深圳",)
+    assert "十一" not in {a for alts in groups.values() for a in alts}  # "Xi" alone is not eleven
+    # One syllable names too many people to choose; a word the dictionary knows keeps its senses.
+    assert all("李" not in g.alternatives for g in translate("Did Li visit the plant?"))
+    assert {g.source: g.alternatives for g in translate("chips from Taiwan")}["taiwan"][0] == "台湾"
+
+
+def test_companies_are_enterprises_in_this_domain():
+    groups = {g.source: g.alternatives for g in translate("Why do companies move factories?")}
+    assert groups["companies"][0] == "企业" and "连队" not in groups["companies"]

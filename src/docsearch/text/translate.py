@@ -69,6 +69,31 @@ def _glossary() -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _pinyin_names() -> dict[str, tuple[str, ...]]:
+    """Chinese proper names by toneless pinyin of two or more syllables (data/pinyin_names.tsv.gz,
+    from CC-CEDICT by training/build_pinyin_names.py): xijinping -> 习近平, guangdong -> 广东."""
+    import gzip
+
+    with gzip.open(PACKAGE_DATA / "pinyin_names.tsv.gz", "rt", encoding="utf-8") as fh:
+        return {k: tuple(canonical(n) for n in v.split("|")) for k, v in (line.rstrip("\n").split("\t", 1)
+                                                     for line in fh if not line.startswith("#"))}
+
+
+def _pinyin_name(cased: list[str], i: int) -> tuple[int, tuple[str, ...]] | None:
+    """A name written in pinyin at position i (capitalised words, up to three: Xi Jinping,
+    Deng Xiaoping, Guangdong): (words it spans, Chinese names), longest first."""
+    names = _pinyin_names()
+    run = 0
+    while i + run < len(cased) and run < 3 and cased[i + run][:1].isupper() and cased[i + run].isalpha():
+        run += 1
+    for n in range(run, 0, -1):
+        key = "".join(cased[i:i + n]).lower()
+        if key in names:
+            return n, names[key]
+    return None
+
+
 def _lemmas(word: str) -> list[str]:
     """The forms under which the glossary may list a query word (its own entries are exact)."""
     return [f for f, _ in senses.forms(word)]
@@ -96,7 +121,13 @@ def translate(text: str) -> list[Group]:
     i = 0
     while i < len(words):
         found = None
+        pinyin = _pinyin_name(cased, i)
+        if pinyin and (pinyin[0] > 1 or words[i] not in gloss and words[i] not in table):
+            # A name in pinyin the dictionary does not list in English (Xi Jinping, Shenzhen).
+            found = (pinyin[0], Group(" ".join(words[i:i + pinyin[0]]), pinyin[1]))
         for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            if found:
+                break
             span = words[i:i + n]
             if all(w in STOPWORDS or w.isdigit() for w in span):
                 if n == 1:
