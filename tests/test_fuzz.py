@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from docsearch.engine import DocSearch
 from docsearch.errors import QueryError
+from docsearch.responses import REFUSAL_CODES
 
 from helpers import settings_for
 from helpers import minimal_pdf
@@ -148,8 +149,9 @@ def test_any_file_is_added_or_refused_with_its_name_and_the_index_stays_sound(li
     report = library.add_paths([path])  # any exception here fails the test
     assert len(report.added) + len(report.duplicates) + len(report.refused) >= 1
     event(f"{suffix}: " + ("added" if report.added else "duplicate" if report.duplicates else "refused"))
-    for what, reason in report.refused:
+    for what, reason, code in report.refused:
         assert reason and ("fuzzed" in what or "fuzzed" in reason)
+        assert code in REFUSAL_CODES  # every refusal has a reason the app can translate
     assert len(library.articles()) == n_before + len(report.added)
     for aid in report.added:
         assert library.article_text(aid).strip()

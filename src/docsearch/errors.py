@@ -16,7 +16,12 @@ class QueryError(DocSearchError, ValueError):
 
 
 class IngestError(DocSearchError, ValueError):
-    """A file or record that cannot be added; the message names it and says why."""
+    """A file or record that cannot be added; the message names it and says why, and `code`
+    says why in one word an interface translates (responses.REFUSAL_CODES)."""
+
+    def __init__(self, message: str, code: str = "unreadable"):
+        super().__init__(message)
+        self.code = code
 
 
 class IndexBusy(DocSearchError, RuntimeError):

@@ -3,6 +3,7 @@ JSON form, which is the CLI's `--json` output and what the app renders."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -127,11 +128,25 @@ class LookupResponse:
                 **({"filters": self.filters} if self.filters else {})}
 
 
+# Why an add refused something, in one word (IngestError.code and the add's own checks).
+REFUSAL_CODES = ("missing", "folder", "unsupported", "too_big", "unreadable", "empty", "binary",
+                 "encoding", "invalid_json", "no_articles", "no_text", "no_text_layer", "encrypted",
+                 "bad_record", "id_taken", "in_trash", "title_override")
+
+
+class Refusal(NamedTuple):
+    """Something an add did not take: what (a file, a title), why in words, and why as a code."""
+
+    what: str
+    reason: str
+    code: str
+
+
 @dataclass
 class AddReport:
     added: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)   # (what, existing id)
-    refused: list[tuple[str, str]] = field(default_factory=list)      # (what, reason)
+    refused: list[Refusal] = field(default_factory=list)
     # Per added id: the file it came from and the text encoding found ('' for .docx/.pdf).
     files: dict[str, str] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)

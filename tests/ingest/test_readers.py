@@ -134,3 +134,18 @@ def test_a_one_line_note_is_its_own_text():
     art = article_from_text("墨西哥近岸外包的厂房租金上涨了三成。\n\n", "note.txt")
     assert art.text == "墨西哥近岸外包的厂房租金上涨了三成。" and art.title == art.text
 
+
+
+def test_every_refusal_carries_a_known_code(tmp_path):
+    from docsearch.responses import REFUSAL_CODES
+
+    cases = {"empty.txt": (b"", "empty"), "nul.txt": (b"ab\x00cd" * 50, "binary"),
+             "bad.jsonl": (b'{"text": ', "invalid_json"), "notes.xyz": (b"text", "unsupported")}
+    for name, (content, code) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(IngestError) as err:
+            read_path(tmp_path / name, 10**6)
+        assert err.value.code == code and code in REFUSAL_CODES, name
+    with pytest.raises(IngestError) as err:
+        read_path(tmp_path / "absent.txt", 10**6)
+    assert err.value.code == "missing"

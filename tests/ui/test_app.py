@@ -113,6 +113,7 @@ def test_an_add_while_another_process_writes_shows_the_lock_message(tmp_path, se
 
 # -- issue 16: the app as a research tool -------------------------------------------------------
 from docsearch.ui import export  # noqa: E402
+from docsearch.responses import REFUSAL_CODES, Refusal  # noqa: E402
 from docsearch.ui.library import refusal  # noqa: E402
 from docsearch.ui.texts import EXAMPLES, TEXT  # noqa: E402
 
@@ -255,9 +256,15 @@ def test_lookup_says_what_it_searched(app):
 
 def test_refusals_name_the_uploaded_file_in_the_interface_language():
     tmp = "/tmp/tmpxyz"
-    assert refusal(f"{tmp}/empty.txt", f"{tmp}/empty.txt: file is empty", TEXT["zh"], tmp) == "未添加: empty\\.txt: 文件是空的"
-    assert refusal(f"{tmp}/a.bin", f"{tmp}/a.bin: something new", TEXT["en"], tmp) == \
-        "Not added: a\\.bin: a\\.bin: something new"
+    empty = Refusal(f"{tmp}/empty.txt", f"{tmp}/empty.txt: file is empty", "empty")
+    assert refusal(empty, TEXT["zh"], tmp) == "未添加: empty\\.txt: 文件是空的"
+    unknown = Refusal(f"{tmp}/a.bin", f"{tmp}/a.bin: something new", "a-code-from-the-future")
+    assert refusal(unknown, TEXT["en"], tmp) == "Not added: a\\.bin: a\\.bin: something new"
+
+
+def test_every_refusal_code_has_words_in_both_languages():
+    for lang in ("zh", "en"):
+        assert set(REFUSAL_CODES) <= set(TEXT[lang]["reasons"]), lang
 
 
 def test_remove_starts_with_nothing_chosen_and_resets_the_confirmation(app):

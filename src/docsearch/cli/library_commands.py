@@ -36,7 +36,7 @@ def _cmd_add(args, settings: Settings) -> int:
                           "encoding": report.encodings.get(aid, ""), "script": art.script if art else ""})
         print_json({"added": added,
                      "duplicates": [{"what": w, "article_id": a} for w, a in report.duplicates],
-                     "refused": [{"what": w, "reason": r} for w, r in report.refused]})
+                     "refused": [{"what": r.what, "reason": r.reason, "code": r.code} for r in report.refused]})
     else:
         for aid in report.added:
             art = ds.article(aid)
@@ -44,11 +44,11 @@ def _cmd_add(args, settings: Settings) -> int:
             print(f"added {aid}\t{art.title if art else ''}" + (f"\t(encoding {enc})" if enc else ""))
         for what, existing in report.duplicates:
             print(f"unchanged: {what} is already in the library as {existing}; nothing added")
-    for what, reason in report.refused:
+    for what, reason, _ in report.refused:
         print(f"docsearch: refused: {reason}" if reason.startswith(what) else f"docsearch: refused: {what}: {reason}",
               file=sys.stderr)
     if len(args.paths) > 1 and not args.json:
-        refused = "".join(f"; refused: {w}" for w, _ in report.refused)
+        refused = "".join(f"; refused: {r.what}" for r in report.refused)
         print(f"summary: {len(report.added)} added, {len(report.duplicates)} already in the library, "
               f"{len(report.refused)} refused{refused}")
     if report.refused and not report.added and not report.duplicates:

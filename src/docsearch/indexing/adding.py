@@ -15,7 +15,7 @@ from docsearch.indexing import pipeline
 from docsearch.indexing.library import Library
 from docsearch.indexing.progress import ProgressFactory
 from docsearch.ingest import Article, read_path
-from docsearch.responses import AddReport
+from docsearch.responses import AddReport, Refusal
 from docsearch.storage.base import ArticleRow
 from docsearch.text.chunk import chunk
 
@@ -35,10 +35,10 @@ def add_paths(lib: Library, paths: Iterable[Path], overrides: dict[str, str] | N
         try:
             read.extend((str(path), art) for art in read_path(Path(path), lib.settings.max_file_bytes))
         except IngestError as exc:
-            report.refused.append((str(path), str(exc)))
+            report.refused.append(Refusal(str(path), str(exc), exc.code))
     if overrides.get("title") and len(read) > 1:
         raise IngestError(f"a title override names one article, but the input holds {len(read)}; "
-                          "add them one at a time or leave the title out")
+                          "add them one at a time or leave the title out", code="title_override")
     read = [(path, replace(art, **overrides)) for path, art in read]
     sub = add_articles(lib, [art for _, art in read], origin="added", progress=progress)
     report.added.extend(sub.added)
@@ -91,15 +91,15 @@ def _prepared(lib: Library, articles: Iterable[Article], report: AddReport) -> I
         aid = art.id
         in_trash = trashed_hashes.get(h) or (aid if aid in trashed else None)
         if in_trash:
-            report.refused.append((art.title, f"article {in_trash!r} in the trash holds this text or id; "
-                                              f"`docsearch restore {in_trash}` brings it back"))
+            report.refused.append(Refusal(art.title, f"article {in_trash!r} in the trash holds this text or id; "
+                                                     f"`docsearch restore {in_trash}` brings it back", "in_trash"))
             continue
         if id_taken or aid in seen_ids:
-            report.refused.append((art.title, f"article id {aid!r} is already in the library"))
+            report.refused.append(Refusal(art.title, f"article id {aid!r} is already in the library", "id_taken"))
             continue
         chunks = chunk(art.text, s.max_passage_chars, s.heading_max_chars)
         if not chunks:
-            report.refused.append((art.title, "no text to index"))
+            report.refused.append(Refusal(art.title, "no text to index", "no_text"))
             continue
         seen_hashes[h] = aid
         seen_ids.add(aid)

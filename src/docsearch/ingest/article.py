@@ -90,7 +90,7 @@ def article_from_text(text: str, name: str, **defaults: str) -> Article:
                 title = title if rest.strip() else title[:80]
                 break
     if not body.strip():
-        raise IngestError(f"{name}: no text to index")
+        raise IngestError(f"{name}: no text to index", code="no_text")
     known = {k: meta.pop(k) for k in list(meta) if k in METADATA_KEYS}
     fields_ = {**{k: v for k, v in defaults.items() if v}, **known}
     return Article(title=title, text=body.strip("\n"), extra=meta, **fields_)
@@ -98,10 +98,10 @@ def article_from_text(text: str, name: str, **defaults: str) -> Article:
 
 def article_from_record(record: dict, where: str) -> Article:
     if not isinstance(record, dict):
-        raise IngestError(f"{where}: not a JSON object")
+        raise IngestError(f"{where}: not a JSON object", code="bad_record")
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise IngestError(f"{where}: missing or empty \"text\"")
+        raise IngestError(f"{where}: missing or empty \"text\"", code="no_text")
     title = record.get("title")
     if not isinstance(title, str) or not title.strip():
         title = text.strip().split("\n", 1)[0][:80]
@@ -115,10 +115,10 @@ def article_from_record(record: dict, where: str) -> Article:
         for value in (text, title, *kw.values(), *extra.keys(), *extra.values()):
             value.encode("utf-8")
     except UnicodeEncodeError:
-        raise IngestError(f"{where}: text holds an invalid character (a lone UTF-16 surrogate)") from None
+        raise IngestError(f"{where}: text holds an invalid character (a lone UTF-16 surrogate)", code="encoding") from None
     art = Article(title=title, text=text, extra=extra, **kw)
     if art.id is not None and not _ID_OK.match(art.id):
-        raise IngestError(f"{where}: id {art.id!r} must be 1-128 letters, digits or . _ - :")
+        raise IngestError(f"{where}: id {art.id!r} must be 1-128 letters, digits or . _ - :", code="bad_record")
     return art
 
 
@@ -127,6 +127,6 @@ def pasted_article(title: str, body: str, **metadata: str) -> Article:
     the first non-empty line is the title (see article_from_text)."""
     if title.strip():
         if not body.strip():
-            raise IngestError("pasted text: no text to index")
+            raise IngestError("pasted text: no text to index", code="no_text")
         return Article(title=title, text=body.strip("\n"), **{k: v for k, v in metadata.items() if v})
     return article_from_text(body, "pasted text", **metadata)

@@ -10,10 +10,10 @@ from docsearch.errors import IngestError
 def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
     """Decode a text file; returns (text, encoding found). Raises IngestError for binary data."""
     if not data.strip():
-        raise IngestError(f"{name}: file is empty")
+        raise IngestError(f"{name}: file is empty", code="empty")
     text, encoding = _decode(data, name)
     if looks_binary(text):
-        raise IngestError(f"{name}: binary data (control characters), not text")
+        raise IngestError(f"{name}: binary data (control characters), not text", code="binary")
     return text, encoding
 
 
@@ -24,7 +24,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                 return data.decode(enc), enc
             except UnicodeDecodeError as exc:
                 raise IngestError(f"{name}: starts with a {enc} byte-order mark but is not {enc} "
-                                  f"(bad bytes at {exc.start})") from None
+                                  f"(bad bytes at {exc.start})", code="encoding") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -37,14 +37,14 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                 continue
             if not looks_binary(text):
                 return text, enc
-        raise IngestError(f"{name}: binary file (NUL bytes), not text")
+        raise IngestError(f"{name}: binary file (NUL bytes), not text", code="binary")
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=["gb18030", "big5", "big5hkscs", "utf_16", "utf_8"]).best()
     if best is None:
         best = from_bytes(data).best()
     if best is None:
-        raise IngestError(f"{name}: cannot tell the text encoding (binary or unknown)")
+        raise IngestError(f"{name}: cannot tell the text encoding (binary or unknown)", code="encoding")
     return str(best), best.encoding
 
 
@@ -61,6 +61,6 @@ def check_text(text: str, name: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise IngestError(f"{name}: the text holds invalid characters") from None
+        raise IngestError(f"{name}: the text holds invalid characters", code="encoding") from None
     if looks_binary(text):
-        raise IngestError(f"{name}: the extracted text is binary data, not text")
+        raise IngestError(f"{name}: the extracted text is binary data, not text", code="binary")

@@ -22,20 +22,20 @@ def read_path(path: Path, max_bytes: int) -> list[Article]:
     """Articles in one file. Raises IngestError naming the file and the reason."""
     name = str(path)
     if not path.exists():
-        raise IngestError(f"{name}: no such file")
+        raise IngestError(f"{name}: no such file", code="missing")
     if path.is_dir():
-        raise IngestError(f"{name}: is a folder (give the files inside it)")
+        raise IngestError(f"{name}: is a folder (give the files inside it)", code="folder")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(f"{name}: unsupported file type {suffix or '(none)'}; "
-                          f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+                          f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}", code="unsupported")
     size = path.stat().st_size
     if size > max_bytes:
-        raise IngestError(f"{name}: {size:,} bytes is over the {max_bytes:,}-byte limit")
+        raise IngestError(f"{name}: {size:,} bytes is over the {max_bytes:,}-byte limit", code="too_big")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IngestError(f"{name}: cannot read ({exc.strerror})") from exc
+        raise IngestError(f"{name}: cannot read ({exc.strerror})", code="unreadable") from exc
     if suffix == ".docx":
         return [_read_docx(data, name, path.name)]
     if suffix == ".pdf":
@@ -58,10 +58,10 @@ def _read_text(text: str, suffix: str, name: str, file_name: str) -> list[Articl
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise IngestError(f"{name}:{n}: invalid JSON ({exc.msg})") from exc
+                raise IngestError(f"{name}:{n}: invalid JSON ({exc.msg})", code="invalid_json") from exc
             out.append(article_from_record(record, f"{name}:{n}"))
         if not out:
-            raise IngestError(f"{name}: no articles in file")
+            raise IngestError(f"{name}: no articles in file", code="no_articles")
         return out
     return [article_from_text(text, name, original_file=file_name)]
 
@@ -91,10 +91,10 @@ def _read_html(text: str, name: str, file_name: str) -> Article:
     try:
         doc = trafilatura.bare_extraction(text, with_metadata=True, favor_precision=True, include_comments=False)
     except Exception as exc:  # noqa: BLE001 - lxml and trafilatura raise many kinds of errors on odd markup
-        raise IngestError(f"{name}: not a readable web page ({_reason(exc)})") from None
+        raise IngestError(f"{name}: not a readable web page ({_reason(exc)})", code="unreadable") from None
     body = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
     if not body:
-        raise IngestError(f"{name}: no main text found in the HTML")
+        raise IngestError(f"{name}: no main text found in the HTML", code="no_text")
     title = (doc.title or "").strip() or body.split("\n", 1)[0][:80]
     return Article(title=title, text=body, source=doc.sitename or doc.hostname or "", date=doc.date or "",
                    url=doc.url or "", original_file=file_name)
@@ -112,9 +112,9 @@ def _read_docx(data: bytes, name: str, file_name: str) -> Article:
         title, author, ident = (props.title or "").strip(), (props.author or "").strip(), (props.identifier or "").strip()
         created = props.created
     except Exception as exc:  # noqa: BLE001 - a damaged file makes zipfile/lxml/docx raise anything
-        raise IngestError(f"{name}: not a readable .docx file ({_reason(exc)})") from None
+        raise IngestError(f"{name}: not a readable .docx file ({_reason(exc)})", code="unreadable") from None
     if not body.strip():
-        raise IngestError(f"{name}: the document has no text")
+        raise IngestError(f"{name}: the document has no text", code="no_text")
     check_text(body, name)
     return Article(title=title or body.split("\n", 1)[0][:80], text=body, source=author,
                    date=created.date().isoformat() if created else "",
@@ -149,7 +149,7 @@ def _pdf_article(data: bytes, name: str, file_name: str) -> Article:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise IngestError(f"{name}: the PDF is encrypted")
+            raise IngestError(f"{name}: the PDF is encrypted", code="encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata or {}
         title, author = (getattr(meta, "title", None) or ""), (getattr(meta, "author", None) or "")
@@ -160,7 +160,7 @@ def _pdf_article(data: bytes, name: str, file_name: str) -> Article:
     except IngestError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds of errors on damaged files
-        raise IngestError(f"{name}: not a readable PDF ({_reason(exc)})") from None
+        raise IngestError(f"{name}: not a readable PDF ({_reason(exc)})", code="unreadable") from None
     paragraphs, current = [], ""
     for line in "\n".join(pages).split("\n"):
         line = line.strip()
@@ -178,7 +178,7 @@ def _pdf_article(data: bytes, name: str, file_name: str) -> Article:
         paragraphs.append(current)
     body = "\n".join(paragraphs)
     if not body.strip():
-        raise IngestError(f"{name}: the PDF has no text layer (a scan?); run OCR first")
+        raise IngestError(f"{name}: the PDF has no text layer (a scan?); run OCR first", code="no_text_layer")
     check_text(body, name)
     return Article(title=str(title).strip() or paragraphs[0][:80], text=body, source=str(author).strip(),
                    date=created.date().isoformat() if created else "", original_file=file_name)

@@ -58,7 +58,7 @@ def migrate(source: DocSearch, target: DocSearch, progress: ProgressFactory | No
             report.copied.extend(added.added)
             report.conflicts.extend((what, f"the target holds the same content as article {dup}")
                                     for what, dup in added.duplicates)
-            report.conflicts.extend(added.refused)
+            report.conflicts.extend((r.what, r.reason) for r in added.refused)
         bar.update(len(rows[i:i + BATCH]))
     bar.close()
     synced = source.store.get_meta("corpus_synced")

@@ -9,6 +9,7 @@ import streamlit as st
 from docsearch.engine import DocSearch
 from docsearch.errors import IndexBusy
 from docsearch.ingest import SUPPORTED_SUFFIXES, pasted_article
+from docsearch.responses import Refusal
 from docsearch.ui.render import StreamlitProgress, plain, safe
 
 
@@ -48,24 +49,14 @@ def changed(work):
         return None
 
 
-# English reasons from the engine (ingest and add reports) -> keys of TEXT[lang]["reasons"].
-_REASONS = (("file is empty", "empty"), ("binary", "binary"), ("encoding", "encoding"),
-            ("unsupported file type", "unsupported"), ("limit", "too_big"), ("no text to index", "no_text"),
-            ("the document has no text", "no_text"), ("no main text", "no_text"),
-            ("already in the library", "id_taken"), ("no text layer", "no_text_layer"),
-            ("encrypted", "encrypted"), ("invalid JSON", "invalid_json"), ("no articles", "no_articles"),
-            ("not a readable", "unreadable"), ("cannot read", "unreadable"), ("invalid characters", "encoding"))
-
-
-def refusal(what: str, reason: str, t: dict, tmp: str = "") -> str:
+def refusal(r: Refusal, t: dict, tmp: str = "") -> str:
     """A refusal for people: the uploaded file's own name (never the server's temporary path)
-    and the reason in the interface language."""
-    name = Path(what).name if tmp and what.startswith(tmp) else what
-    for needle, key in _REASONS:
-        if needle in reason:
-            return f"{t['refused']}: {plain(name)}: {t['reasons'][key]}"
-    # A reason not known here: shown as the engine says it, with temporary paths removed.
-    return f"{t['refused']}: {plain(name)}: {plain(reason.replace(tmp + '/', '') if tmp else reason)}"
+    and the reason, by its code, in the interface language."""
+    name = Path(r.what).name if tmp and r.what.startswith(tmp) else r.what
+    reason = t["reasons"].get(r.code)
+    if reason is None:  # a code this page has no words for: the engine's words, without temp paths
+        reason = r.reason.replace(tmp + "/", "") if tmp else r.reason
+    return f"{t['refused']}: {plain(name)}: {plain(reason)}"
 
 
 def page_library(ds: DocSearch, t: dict, script: str) -> None:
@@ -193,6 +184,6 @@ def flash(ds: DocSearch, report, t: dict, tmp: str = "", refused: list | None = 
         messages.append(("success", f"{t['added']}: {aid} · {plain(art.title) if art else ''}"))
     messages += [("info", f"{plain(Path(what).name if tmp and what.startswith(tmp) else what)}: {t['duplicate']} {existing}")
                  for what, existing in report.duplicates]
-    messages += [("error", refusal(what, reason, t, tmp)) for what, reason in report.refused]
+    messages += [("error", refusal(r, t, tmp)) for r in report.refused]
     st.session_state["flash"] = messages
     st.rerun()
