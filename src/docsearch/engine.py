@@ -170,8 +170,12 @@ class DocSearch:
                            answered=bool(c.answers), confidence=c.confidence)
 
     def _allowed(self, filters: Filters | None) -> set[str] | None:
-        """The ids of the articles the filters let through (None: no filter)."""
-        return allowed_articles(self.store.articles(), filters) if filters and filters.active else None
+        """The ids of the articles the filters let through (None: no filter). Named articles are
+        read by id; only a source or date filter alone reads every article's row."""
+        if not (filters and filters.active):
+            return None
+        rows = list(self.store.articles_by_id(filters.articles).values()) if filters.articles else self.store.articles()
+        return allowed_articles(rows, filters)
 
     def highlight_spans(self, text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
         """Where the given (canonical) terms occur in `text`, in any script or vocabulary."""
