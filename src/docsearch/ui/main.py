@@ -47,7 +47,8 @@ def main() -> None:
                               format_func=lambda s: {"as-written": t["as_written"], "zh-Hans": t["simp"],
                                                      "zh-Hant": t["trad"]}[s])
     settings = load_settings()
-    ds = engine(str(settings.index_dir), str(settings.corpus_dir))
+    with st.spinner(t["starting"]):  # instant once the process has its engine
+        ds = engine(str(settings.index_dir), str(settings.corpus_dir))
     if lang == "zh":
         mb = ds.settings.max_file_bytes // (1024 * 1024)
         st.markdown(_UPLOADER_ZH % (t["uploader_drop"], t["uploader_limit"].format(mb=mb), t["uploader_browse"]),

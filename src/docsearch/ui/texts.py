@@ -59,6 +59,7 @@ TEXT = {
         "editor": "编辑登录", "password": "编辑密码", "sign_in": "登录", "sign_out": "退出登录",
         "signed_in": "已作为编辑登录", "bad_password": "密码不对", "read_only": "此文献库为只读:不能添加或删除文章。",
         "readers_only": "添加或删除文章需要编辑登录(侧栏)。",
+        "starting": "正在准备文献库(第一次启动会转换向量模型并建立索引,约半分钟)…",
         "model_auto": "向量模型:{m}(自动选择:{n:,} 个段落以内用编码器,更大的文献库用快速的静态模型)",
         "model_set": "向量模型:{m}(由设置指定)",
     },
@@ -128,6 +129,7 @@ TEXT = {
         "signed_in": "Signed in as editor", "bad_password": "Wrong password", "read_only":
         "This library is read-only: articles cannot be added or removed.",
         "readers_only": "Adding or removing articles needs an editor sign-in (sidebar).",
+        "starting": "Preparing the library (the first start converts the embedding model and builds the index: about half a minute)…",
         "model_auto": "Embedding model: {m} (chosen automatically: the encoder up to {n:,} passages, the fast static model for larger libraries)",
         "model_set": "Embedding model: {m} (set in the configuration)",
     },
