@@ -10,7 +10,11 @@ The evidence is lexical and measured against the library itself:
   passages (美国 in this library) say nothing and are left out.
 - `coverage`: the share of the question's content (its words; for English its translated words,
   IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
-- `unknown`: the share of that content that occurs nowhere in the library.
+- `unknown`: the share of that content that occurs nowhere in the library;
+- `answerable`: what a cross-encoder trained for answerability (models.answerability) makes of
+  the question against the chosen sentence and its neighbours, as a logit. It reads what words
+  cannot: that a sentence about Georgia's subsidy to a Hyundai plant does not give the plant's
+  capacity. Computed only when the fitted model uses it (torch loads on the first such call).
 A logistic model over these (fitted by `docsearch calibrate-abstain` on questions written for
 the shipped corpus: answerable ones and ones the library cannot answer, on and off its topic)
 gives the confidence; the threshold is stored beside the weights with the precision and recall
@@ -26,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from docsearch.config import PACKAGE_DATA
+from docsearch.models.answerability import AnswerabilityModel, answer_window
 from docsearch.retrieval.evidence import bm25_idf
 from docsearch.retrieval.query import QUESTION_WORDS, Query
 from docsearch.storage.base import Store
@@ -33,10 +38,16 @@ from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
 MODEL_FILE = PACKAGE_DATA / "abstain.json"
-FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown")
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "answerable")
+LEXICAL = FEATURES[:4]
+# The cross-encoder's probability is used as a logit, clipped so that one sure call cannot
+# outweigh every other feature.
+_LOGIT_CLIP = 8.0
 # jieba part-of-speech tags of names: places, people, organisations, other proper nouns, Latin words.
 _PROPER_TAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
 _DIGITS = re.compile(r"[0-9]{2,}(?:\.[0-9]+)?")
+# Acronyms and brand-like names (USMCA, EU, iPhone): names whatever their place in the sentence.
+_ACRONYM = re.compile(r"\b(?:[A-Z]{2,6}s?|[a-z][A-Z][a-z]+s?)\b")
 _LATIN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)*")
 # A term found in more than this share of the passages does not single out an answer.
 _UBIQUITOUS = 0.5
@@ -48,9 +59,10 @@ class Evidence:
     coverage_passage: float
     coverage_sentence: float
     unknown: float
+    answerable: float = 0.0     # logit of the cross-encoder; 0 when it was not asked
 
-    def vector(self) -> list[float]:
-        return [getattr(self, f) for f in FEATURES]
+    def vector(self, features: tuple[str, ...] | list[str] = FEATURES) -> list[float]:
+        return [getattr(self, f) for f in features]
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +82,10 @@ def specific_terms(q: Query) -> list[list[str]]:
             if g.source in names or any(w in names for w in g.source.split()):
                 out.append([g.source] + [canonical(a) for a in g.alternatives])
         out += [[n] for n in _DIGITS.findall(q.text)]
+        # Acronyms the dictionary does not translate (USMCA, NAFTA) can only match as written.
+        translated = {w for g in q.groups for w in g.source.split()}
+        out += [[a.lower()] for a in dict.fromkeys(_ACRONYM.findall(q.text))
+                if a.lower().rstrip("s") not in translated and a.lower() not in translated]
         return out
     for word, tag in _pos_tokenizer().cut(q.canonical):
         if (tag in _PROPER_TAGS and len(word) >= 2) or _DIGITS.fullmatch(word):
@@ -97,9 +113,18 @@ def _holds(view: str, forms: list[str]) -> bool:
 class ConfidenceModel:
     """Evidence from a question and a passage, and the calibrated confidence it gives."""
 
-    def __init__(self, store: Store, params: dict | None = None):
+    def __init__(self, store: Store, params: dict | None = None, features: tuple[str, ...] | None = None,
+                 answerability: AnswerabilityModel | None = None):
         self.store = store
         self.params = params if params is not None else load_params()
+        # Features to compute regardless of the fitted ones (calibration asks for all of them).
+        self.features = features
+        self.answerability = answerability or AnswerabilityModel()
+
+    @property
+    def needs_answerability(self) -> bool:
+        wanted = self.features if self.features is not None else self.params.get("features", ())
+        return "answerable" in wanted
 
     @property
     def threshold(self) -> float:
@@ -121,7 +146,16 @@ class ConfidenceModel:
         cov_p = sum(w for forms, w in weights if _holds(view, forms)) / total
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
         unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
-        return Evidence(float(missing), cov_p, cov_s, unknown)
+        answerable = self.answerability_logit(q, passage, sentence) if self.needs_answerability else 0.0
+        return Evidence(float(missing), cov_p, cov_s, unknown, answerable)
+
+    def answerability_logit(self, q: Query, passage: str, sentence: str) -> float:
+        """The cross-encoder's logit for the sentence (with its neighbours) answering `q`."""
+        at = passage.find(sentence)
+        window = answer_window(passage, at, at + len(sentence)) if at >= 0 else sentence
+        p = self.answerability.score(q.text, [window])[0]
+        p = min(max(p, 1e-6), 1 - 1e-6)
+        return max(-_LOGIT_CLIP, min(_LOGIT_CLIP, math.log(p / (1 - p))))
 
     def _found_in(self, forms: list[str]) -> int:
         """Passages holding any form of a term (the largest count of one form)."""
@@ -133,7 +167,8 @@ class ConfidenceModel:
         w = self.params.get("weights")
         if not w:
             return 1.0  # never calibrated: every answer stands, as before calibration existed
-        z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector()))
+        names = self.params.get("features", LEXICAL)
+        z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector(names)))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
