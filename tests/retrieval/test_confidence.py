@@ -41,6 +41,7 @@ def test_evidence_counts_missing_specific_terms(seed):
     passage = "美国制造业增加值在2021年增长了4.2%。"
     ev = model.evidence(q, passage, passage)
     assert ev.missing >= 1 and 0 <= ev.coverage_sentence <= ev.coverage_passage + 1e-9 <= 1
+    assert ev.missing_number == 1            # 2031 (the year), apart from the names
     holding = "2031年台積電在熊本的工廠雇用了三千人。"
     assert model.evidence(q, holding, holding).missing == 0   # found in either script
     q = analyze("What share of US imports came from China in 2022?", 200)

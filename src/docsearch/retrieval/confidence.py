@@ -7,7 +7,9 @@ The evidence is lexical and measured against the library itself:
   for English questions numbers and capitalised names, through their translations) that the
   passage does not hold. A question about Japan's subsidies or 2023's growth is not answered
   by a passage about the US in 2021, however many other words they share. Terms found in most
-  passages (美国 in this library) say nothing and are left out.
+  passages (美国 in this library) say nothing and are left out. `missing_number` counts the
+  numbers and years among them apart: they match exactly, where a name may be missing only
+  because its translation differs.
 - `coverage`: the share of the question's content (its words; for English its translated words,
   IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
 - `unknown`: the share of that content that occurs nowhere in the library;
@@ -38,8 +40,8 @@ from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
 MODEL_FILE = PACKAGE_DATA / "abstain.json"
-FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "answerable")
-LEXICAL = FEATURES[:4]
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "answerable")
+LEXICAL = FEATURES[:5]
 # The cross-encoder's probability is used as a logit, clipped so that one sure call cannot
 # outweigh every other feature.
 _LOGIT_CLIP = 8.0
@@ -60,6 +62,7 @@ class Evidence:
     coverage_sentence: float
     unknown: float
     answerable: float = 0.0     # logit of the cross-encoder; 0 when it was not asked
+    missing_number: float = 0.0  # the numbers and years among `missing`
 
     def vector(self, features: tuple[str, ...] | list[str] = FEATURES) -> list[float]:
         return [getattr(self, f) for f in features]
@@ -134,12 +137,14 @@ class ConfidenceModel:
         n_docs = max(self.store.passage_count(), 1)
         view = aligned_simplified(passage) + "\n" + canonical(passage)
         sentence_view = aligned_simplified(sentence) + "\n" + canonical(sentence)
-        missing = 0
+        missing = missing_number = 0
         for forms in specific_terms(q):
             if self._found_in(forms) > _UBIQUITOUS * n_docs:
                 continue
             if not _holds(view, forms):
                 missing += 1
+                # Numbers and years match exactly; names may be missing only through translation.
+                missing_number += bool(_DIGITS.fullmatch(forms[0]))
         units = content_units(q)
         weights = [(forms, bm25_idf(self._found_in(forms), n_docs)) for forms in units]
         total = sum(w for _, w in weights) or 1.0
@@ -147,7 +152,7 @@ class ConfidenceModel:
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
         unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
         answerable = self.answerability_logit(q, passage, sentence) if self.needs_answerability else 0.0
-        return Evidence(float(missing), cov_p, cov_s, unknown, answerable)
+        return Evidence(float(missing), cov_p, cov_s, unknown, answerable, float(missing_number))
 
     def answerability_logit(self, q: Query, passage: str, sentence: str) -> float:
         """The cross-encoder's logit for the sentence (with its neighbours) answering `q`."""
@@ -167,7 +172,7 @@ class ConfidenceModel:
         w = self.params.get("weights")
         if not w:
             return 1.0  # never calibrated: every answer stands, as before calibration existed
-        names = self.params.get("features", LEXICAL)
+        names = self.params.get("features", LEXICAL[:4])   # files fitted before the names were stored
         z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector(names)))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 

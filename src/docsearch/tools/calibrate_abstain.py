@@ -19,12 +19,12 @@ import numpy as np
 from docsearch.engine import DocSearch
 from docsearch.retrieval.compose import ANSWER_SCORE_RATIO, passage_sentences
 from docsearch.models.answerability import AnswerabilityModel
-from docsearch.retrieval.confidence import FEATURES, LEXICAL, MODEL_FILE, ConfidenceModel
+from docsearch.retrieval.confidence import FEATURES, LEXICAL, MODEL_FILE, ConfidenceModel, Evidence
 from docsearch.retrieval.query import analyze
 
 ASK_K = 5                     # what the CLI and the app ask for
 # Evidence of a question that found no passage at all.
-NO_PASSAGE = [9.0, 0.0, 0.0, 1.0, -8.0]
+NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, -8.0, 0.0).vector(FEATURES)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
