@@ -52,6 +52,15 @@ def test_evidence_counts_missing_specific_terms(seed):
     assert model.evidence(q, passage, passage).missing >= 2
 
 
+def test_a_sentence_without_the_kind_of_answer_asked_for_is_marked():
+    from docsearch.retrieval.confidence import answer_type_held
+
+    assert answer_type_held("现代汽车工厂的年产能是多少辆?", "工厂年产能30万辆。")
+    assert not answer_type_held("现代汽车工厂的年产能是多少辆?", "州政府提供了18亿美元的补贴。")
+    assert not answer_type_held("14017号行政令是哪一年签署的?", "拜登政府发布了行政令。")
+    assert answer_type_held("美国为什么推动制造业回流?", "因为供应链风险。")
+
+
 def test_an_uncalibrated_model_declines_nothing(seed):
     model = ConfidenceModel(seed.store, params={})
     assert model.confidence(Evidence(5, 0, 0, 1)) == 1.0

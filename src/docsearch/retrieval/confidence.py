@@ -13,6 +13,8 @@ The evidence is lexical and measured against the library itself:
 - `coverage`: the share of the question's content (its words; for English its translated words,
   IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
 - `unknown`: the share of that content that occurs nowhere in the library;
+- `type_missing`: the sentence lacks the kind of answer asked for (a number for 多少, a date for
+  哪一年, a count in the unit of 多少辆);
 - `answerable`: what a cross-encoder trained for answerability (models.answerability) makes of
   the question against the chosen sentence and its neighbours, as a logit. It reads what words
   cannot: that a sentence about Georgia's subsidy to a Hyundai plant does not give the plant's
@@ -33,6 +35,7 @@ from pathlib import Path
 
 from docsearch.config import PACKAGE_DATA
 from docsearch.models.answerability import AnswerabilityModel, answer_window
+from docsearch.retrieval import answer as picker
 from docsearch.retrieval.evidence import bm25_idf
 from docsearch.retrieval.query import QUESTION_WORDS, Query
 from docsearch.storage.base import Store
@@ -40,8 +43,9 @@ from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
 MODEL_FILE = PACKAGE_DATA / "abstain.json"
-FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "answerable")
-LEXICAL = FEATURES[:5]
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "answerable",
+            "type_missing")
+LEXICAL = tuple(f for f in FEATURES if f != "answerable")
 # The cross-encoder's probability is used as a logit, clipped so that one sure call cannot
 # outweigh every other feature.
 _LOGIT_CLIP = 8.0
@@ -63,6 +67,7 @@ class Evidence:
     unknown: float
     answerable: float = 0.0     # logit of the cross-encoder; 0 when it was not asked
     missing_number: float = 0.0  # the numbers and years among `missing`
+    type_missing: float = 0.0    # 1 when the sentence lacks the kind of answer asked for
 
     def vector(self, features: tuple[str, ...] | list[str] = FEATURES) -> list[float]:
         return [getattr(self, f) for f in features]
@@ -109,6 +114,19 @@ def content_units(q: Query) -> list[list[str]]:
     return [sorted(term_variants(w)) for w in q.words if len(w) > 1 and w not in QUESTION_WORDS]
 
 
+def answer_type_held(question_canonical: str, sentence: str) -> bool:
+    """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
+    how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆)."""
+    if picker._EXPECTS_TIME.search(question_canonical) and not (picker._TIME.search(sentence)):
+        return False
+    if picker._EXPECTS_NUMBER.search(question_canonical) and not picker._NUMBER.search(sentence):
+        return False
+    unit = picker._UNIT.search(question_canonical)
+    if unit and not re.search(picker._NUMERAL + r"+\s*" + re.escape(unit.group(1)), sentence):
+        return False
+    return True
+
+
 def _holds(view: str, forms: list[str]) -> bool:
     return any(f and (f in view or aligned_simplified(f) in view) for f in forms)
 
@@ -152,7 +170,8 @@ class ConfidenceModel:
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
         unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
         answerable = self.answerability_logit(q, passage, sentence) if self.needs_answerability else 0.0
-        return Evidence(float(missing), cov_p, cov_s, unknown, answerable, float(missing_number))
+        type_missing = float(not answer_type_held(q.canonical, sentence_view))
+        return Evidence(float(missing), cov_p, cov_s, unknown, answerable, float(missing_number), type_missing)
 
     def answerability_logit(self, q: Query, passage: str, sentence: str) -> float:
         """The cross-encoder's logit for the sentence (with its neighbours) answering `q`."""

@@ -24,7 +24,7 @@ from docsearch.retrieval.query import analyze
 
 ASK_K = 5                     # what the CLI and the app ask for
 # Evidence of a question that found no passage at all.
-NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, -8.0, 0.0).vector(FEATURES)
+NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, -8.0, 0.0, 1.0).vector(FEATURES)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
