@@ -16,9 +16,10 @@ The evidence is lexical and measured against the library itself:
 - `type_missing`: the sentence lacks the kind of answer asked for (a number for 多少, a date for
   哪一年, a count in the unit of 多少辆);
 - `answerable`: what a cross-encoder trained for answerability (models.answerability) makes of
-  the question against the chosen sentence and its neighbours, as a logit. It reads what words
-  cannot: that a sentence about Georgia's subsidy to a Hyundai plant does not give the plant's
-  capacity. Computed only when the fitted model uses it (torch loads on the first such call).
+  the question against the chosen sentence and its neighbours, as a logit: meant to read what
+  words cannot (a sentence about Georgia's subsidy to a Hyundai plant does not give the plant's
+  capacity); how far it does is in training/answerability_model.md. Computed only when the
+  fitted model lists it (torch and the weights load on the first such call).
 A logistic model over these (fitted by `docsearch calibrate-abstain` on questions written for
 the shipped corpus: answerable ones and ones the library cannot answer, on and off its topic)
 gives the confidence; the threshold is stored beside the weights with the precision and recall
@@ -116,7 +117,8 @@ def content_units(q: Query) -> list[list[str]]:
 
 def answer_type_held(question_canonical: str, sentence: str) -> bool:
     """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
-    how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆)."""
+    how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆). The patterns are
+    the answer picker's own, so both read a question's expected answer alike."""
     if picker._EXPECTS_TIME.search(question_canonical) and not (picker._TIME.search(sentence)):
         return False
     if picker._EXPECTS_NUMBER.search(question_canonical) and not picker._NUMBER.search(sentence):
