@@ -107,3 +107,22 @@ def test_training_data_is_read_from_shared_train():
     paragraphs = T.load_cmrc()
     assert len(paragraphs) > 400 and all(p["questions"] for p in paragraphs)
     assert 0 < sum(T.held_out(p["id"]) for p in paragraphs) < len(paragraphs) / 5
+
+
+def test_the_cross_encoder_runs_only_when_the_fitted_model_lists_it(seed):
+    from docsearch.retrieval.confidence import LEXICAL, ConfidenceModel
+    from docsearch.retrieval.query import analyze
+
+    calls = []
+
+    class Spy(A.AnswerabilityModel):
+        def score(self, question, windows):
+            calls.append(question)
+            return [0.9 for _ in windows]
+
+    q = analyze("美国制造业回流的主要来源地是哪里?", 200)
+    passage = "从回流来源地看,亚洲是主要来源地。"
+    lexical = ConfidenceModel(seed.store, params={"features": list(LEXICAL)}, answerability=Spy())
+    assert lexical.evidence(q, passage, passage).answerable == 0.0 and not calls
+    full = ConfidenceModel(seed.store, params={"features": list(LEXICAL) + ["answerable"]}, answerability=Spy())
+    assert full.evidence(q, passage, passage).answerable == pytest.approx(2.197, abs=0.01) and calls
