@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from docsearch.retrieval.confidence import ConfidenceModel, Evidence, content_units, load_params
+from docsearch.retrieval.confidence import FEATURES, ConfidenceModel, Evidence, content_units, load_params, specific_terms
 from docsearch.retrieval.query import analyze
 from docsearch.tools import calibrate_abstain as cal
 from helpers import DATA, REPO
@@ -13,7 +13,8 @@ from helpers import DATA, REPO
 
 def test_the_shipped_model_was_fitted_and_measured():
     params = load_params()
-    assert len(params["weights"]) == 4 and 0 < params["threshold"] < 1
+    assert len(params["weights"]) == len(params["features"]) and 0 < params["threshold"] < 1
+    assert set(params["features"]) <= set(FEATURES)
     test = params["test"]
     # What the fitted model measured on the held-out split when it was written (see README).
     assert test["answerable"] > 0 and test["unanswerable"] > 0
@@ -40,10 +41,24 @@ def test_evidence_counts_missing_specific_terms(seed):
     passage = "美国制造业增加值在2021年增长了4.2%。"
     ev = model.evidence(q, passage, passage)
     assert ev.missing >= 1 and 0 <= ev.coverage_sentence <= ev.coverage_passage + 1e-9 <= 1
+    assert ev.missing_number == 1            # 2031 (the year), apart from the names
     holding = "2031年台積電在熊本的工廠雇用了三千人。"
     assert model.evidence(q, holding, holding).missing == 0   # found in either script
     q = analyze("What share of US imports came from China in 2022?", 200)
     assert any("进口" in f for forms in content_units(q) for f in forms)
+    # Acronyms no dictionary translates are names that can only match as written.
+    q = analyze("In which year did the USMCA replace NAFTA?", 200)
+    assert {"usmca", "nafta"} <= {forms[0] for forms in specific_terms(q)}
+    assert model.evidence(q, passage, passage).missing >= 2
+
+
+def test_a_sentence_without_the_kind_of_answer_asked_for_is_marked():
+    from docsearch.retrieval.confidence import answer_type_held
+
+    assert answer_type_held("现代汽车工厂的年产能是多少辆?", "工厂年产能30万辆。")
+    assert not answer_type_held("现代汽车工厂的年产能是多少辆?", "州政府提供了18亿美元的补贴。")
+    assert not answer_type_held("14017号行政令是哪一年签署的?", "拜登政府发布了行政令。")
+    assert answer_type_held("美国为什么推动制造业回流?", "因为供应链风险。")
 
 
 def test_an_uncalibrated_model_declines_nothing(seed):

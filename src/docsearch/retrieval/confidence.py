@@ -7,10 +7,19 @@ The evidence is lexical and measured against the library itself:
   for English questions numbers and capitalised names, through their translations) that the
   passage does not hold. A question about Japan's subsidies or 2023's growth is not answered
   by a passage about the US in 2021, however many other words they share. Terms found in most
-  passages (美国 in this library) say nothing and are left out.
+  passages (美国 in this library) say nothing and are left out. `missing_number` counts the
+  numbers and years among them apart: they match exactly, where a name may be missing only
+  because its translation differs.
 - `coverage`: the share of the question's content (its words; for English its translated words,
   IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
-- `unknown`: the share of that content that occurs nowhere in the library.
+- `unknown`: the share of that content that occurs nowhere in the library;
+- `type_missing`: the sentence lacks the kind of answer asked for (a number for 多少, a date for
+  哪一年, a count in the unit of 多少辆);
+- `answerable`: what a cross-encoder trained for answerability (models.answerability) makes of
+  the question against the chosen sentence and its neighbours, as a logit: meant to read what
+  words cannot (a sentence about Georgia's subsidy to a Hyundai plant does not give the plant's
+  capacity); how far it does is in training/answerability_model.md. Computed only when the
+  fitted model lists it (torch and the weights load on the first such call).
 A logistic model over these (fitted by `docsearch calibrate-abstain` on questions written for
 the shipped corpus: answerable ones and ones the library cannot answer, on and off its topic)
 gives the confidence; the threshold is stored beside the weights with the precision and recall
@@ -26,6 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from docsearch.config import PACKAGE_DATA
+from docsearch.models.answerability import AnswerabilityModel, answer_window
+from docsearch.retrieval import answer as picker
 from docsearch.retrieval.evidence import bm25_idf
 from docsearch.retrieval.query import QUESTION_WORDS, Query
 from docsearch.storage.base import Store
@@ -33,10 +44,17 @@ from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
 MODEL_FILE = PACKAGE_DATA / "abstain.json"
-FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown")
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "answerable",
+            "type_missing")
+LEXICAL = tuple(f for f in FEATURES if f != "answerable")
+# The cross-encoder's probability is used as a logit, clipped so that one sure call cannot
+# outweigh every other feature.
+_LOGIT_CLIP = 8.0
 # jieba part-of-speech tags of names: places, people, organisations, other proper nouns, Latin words.
 _PROPER_TAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
 _DIGITS = re.compile(r"[0-9]{2,}(?:\.[0-9]+)?")
+# Acronyms and brand-like names (USMCA, EU, iPhone): names whatever their place in the sentence.
+_ACRONYM = re.compile(r"\b(?:[A-Z]{2,6}s?|[a-z][A-Z][a-z]+s?)\b")
 _LATIN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)*")
 # A term found in more than this share of the passages does not single out an answer.
 _UBIQUITOUS = 0.5
@@ -48,9 +66,12 @@ class Evidence:
     coverage_passage: float
     coverage_sentence: float
     unknown: float
+    answerable: float = 0.0     # logit of the cross-encoder; 0 when it was not asked
+    missing_number: float = 0.0  # the numbers and years among `missing`
+    type_missing: float = 0.0    # 1 when the sentence lacks the kind of answer asked for
 
-    def vector(self) -> list[float]:
-        return [getattr(self, f) for f in FEATURES]
+    def vector(self, features: tuple[str, ...] | list[str] = FEATURES) -> list[float]:
+        return [getattr(self, f) for f in features]
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +91,10 @@ def specific_terms(q: Query) -> list[list[str]]:
             if g.source in names or any(w in names for w in g.source.split()):
                 out.append([g.source] + [canonical(a) for a in g.alternatives])
         out += [[n] for n in _DIGITS.findall(q.text)]
+        # Acronyms the dictionary does not translate (USMCA, NAFTA) can only match as written.
+        translated = {w for g in q.groups for w in g.source.split()}
+        out += [[a.lower()] for a in dict.fromkeys(_ACRONYM.findall(q.text))
+                if a.lower().rstrip("s") not in translated and a.lower() not in translated]
         return out
     for word, tag in _pos_tokenizer().cut(q.canonical):
         if (tag in _PROPER_TAGS and len(word) >= 2) or _DIGITS.fullmatch(word):
@@ -90,6 +115,20 @@ def content_units(q: Query) -> list[list[str]]:
     return [sorted(term_variants(w)) for w in q.words if len(w) > 1 and w not in QUESTION_WORDS]
 
 
+def answer_type_held(question_canonical: str, sentence: str) -> bool:
+    """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
+    how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆). The patterns are
+    the answer picker's own, so both read a question's expected answer alike."""
+    if picker._EXPECTS_TIME.search(question_canonical) and not (picker._TIME.search(sentence)):
+        return False
+    if picker._EXPECTS_NUMBER.search(question_canonical) and not picker._NUMBER.search(sentence):
+        return False
+    unit = picker._UNIT.search(question_canonical)
+    if unit and not re.search(picker._NUMERAL + r"+\s*" + re.escape(unit.group(1)), sentence):
+        return False
+    return True
+
+
 def _holds(view: str, forms: list[str]) -> bool:
     return any(f and (f in view or aligned_simplified(f) in view) for f in forms)
 
@@ -97,9 +136,18 @@ def _holds(view: str, forms: list[str]) -> bool:
 class ConfidenceModel:
     """Evidence from a question and a passage, and the calibrated confidence it gives."""
 
-    def __init__(self, store: Store, params: dict | None = None):
+    def __init__(self, store: Store, params: dict | None = None, features: tuple[str, ...] | None = None,
+                 answerability: AnswerabilityModel | None = None):
         self.store = store
         self.params = params if params is not None else load_params()
+        # Features to compute regardless of the fitted ones (calibration asks for all of them).
+        self.features = features
+        self.answerability = answerability or AnswerabilityModel()
+
+    @property
+    def needs_answerability(self) -> bool:
+        wanted = self.features if self.features is not None else self.params.get("features", ())
+        return "answerable" in wanted
 
     @property
     def threshold(self) -> float:
@@ -109,19 +157,31 @@ class ConfidenceModel:
         n_docs = max(self.store.passage_count(), 1)
         view = aligned_simplified(passage) + "\n" + canonical(passage)
         sentence_view = aligned_simplified(sentence) + "\n" + canonical(sentence)
-        missing = 0
+        missing = missing_number = 0
         for forms in specific_terms(q):
             if self._found_in(forms) > _UBIQUITOUS * n_docs:
                 continue
             if not _holds(view, forms):
                 missing += 1
+                # Numbers and years match exactly; names may be missing only through translation.
+                missing_number += bool(_DIGITS.fullmatch(forms[0]))
         units = content_units(q)
         weights = [(forms, bm25_idf(self._found_in(forms), n_docs)) for forms in units]
         total = sum(w for _, w in weights) or 1.0
         cov_p = sum(w for forms, w in weights if _holds(view, forms)) / total
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
         unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
-        return Evidence(float(missing), cov_p, cov_s, unknown)
+        answerable = self.answerability_logit(q, passage, sentence) if self.needs_answerability else 0.0
+        type_missing = float(not answer_type_held(q.canonical, sentence_view))
+        return Evidence(float(missing), cov_p, cov_s, unknown, answerable, float(missing_number), type_missing)
+
+    def answerability_logit(self, q: Query, passage: str, sentence: str) -> float:
+        """The cross-encoder's logit for the sentence (with its neighbours) answering `q`."""
+        at = passage.find(sentence)
+        window = answer_window(passage, at, at + len(sentence)) if at >= 0 else sentence
+        p = self.answerability.score(q.text, [window])[0]
+        p = min(max(p, 1e-6), 1 - 1e-6)
+        return max(-_LOGIT_CLIP, min(_LOGIT_CLIP, math.log(p / (1 - p))))
 
     def _found_in(self, forms: list[str]) -> int:
         """Passages holding any form of a term (the largest count of one form)."""
@@ -133,7 +193,8 @@ class ConfidenceModel:
         w = self.params.get("weights")
         if not w:
             return 1.0  # never calibrated: every answer stands, as before calibration existed
-        z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector()))
+        names = self.params.get("features", LEXICAL[:4])   # files fitted before the names were stored
+        z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector(names)))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 

@@ -17,8 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from docsearch.engine import DocSearch
-from docsearch.retrieval.confidence import FEATURES, MODEL_FILE
+from docsearch.retrieval.compose import ANSWER_SCORE_RATIO, passage_sentences
+from docsearch.models.answerability import AnswerabilityModel
+from docsearch.retrieval.confidence import FEATURES, LEXICAL, MODEL_FILE, ConfidenceModel, Evidence
 from docsearch.retrieval.query import analyze
+
+ASK_K = 5                     # what the CLI and the app ask for
+# Evidence of a question that found no passage at all.
+NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, -8.0, 0.0, 1.0).vector(FEATURES)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
@@ -34,19 +40,21 @@ def read_rows(paths: list[Path]) -> list[dict]:
     return rows
 
 
-def evidence_rows(ds: DocSearch, rows: list[dict]) -> np.ndarray:
-    """The evidence vector of each question against its top passage and best sentence."""
-    out = []
-    model = ds.confidence
-    for r in rows:
-        resp = ds.ask(r["q"], k=1)
-        q = analyze(r["q"], ds.settings.max_query_chars)
-        if not resp.passages:
-            out.append([9.0, 0.0, 0.0, 1.0])
+def candidate_evidence(ds: DocSearch, model: ConfidenceModel, question: str, k: int = ASK_K) -> list[list[float]]:
+    """The evidence vector of each sentence `ask` would consider for its answer (as in
+    retrieval.compose: the best sentence of each of the k passages, kept when it scores at least
+    ANSWER_SCORE_RATIO of the top one's), the top passage's first. `ask` answers when any of
+    them clears the threshold, so the question's confidence is their maximum."""
+    q = analyze(question, ds.settings.max_query_chars)
+    results = ds.ranker.results(ds.ranker.ranked(q, k, None, None))
+    out, top = [], None
+    for r, choice in passage_sentences(q, results):
+        top = choice.score if top is None else top
+        if choice.score < ANSWER_SCORE_RATIO * top and out:
             continue
-        res, sentence, _, _ = resp.passages[0]
-        out.append(model.evidence(q, res.text, sentence).vector())
-    return np.asarray(out, dtype=np.float64)
+        sent = r.text[choice.start:choice.end]
+        out.append(model.evidence(q, r.text, sent).vector(FEATURES))
+    return out or [NO_PASSAGE]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 200) -> tuple[np.ndarray, float]:
@@ -79,18 +87,30 @@ def rates(conf: np.ndarray, y: np.ndarray, threshold: float) -> dict:
             "decline_recall": round(float((declined & un).sum() / max(un.sum(), 1)), 3)}
 
 
-def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=print) -> dict:
-    """Fit, choose the threshold, measure; returns the parameters written to data/abstain.json."""
+def default_features() -> tuple[str, ...]:
+    """Every feature when the answerability model ships, the lexical ones otherwise."""
+    return FEATURES if AnswerabilityModel().available else LEXICAL
+
+
+def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=print,
+              features: tuple[str, ...] | None = None) -> dict:
+    """Fit, choose the threshold, measure; returns the parameters written to data/abstain.json.
+    The model is fitted on each question's top sentence; the threshold and the rates are for
+    what `ask` does: decline when no candidate sentence clears the threshold."""
     rows = read_rows(data)
-    x = evidence_rows(ds, rows)
+    features = tuple(features or default_features())
+    model = ConfidenceModel(ds.store, params={}, features=features)
+    cols = [FEATURES.index(f) for f in features]
+    cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64)[:, cols] for r in rows]
+    x = np.vstack([c[0] for c in cands])
     y = np.asarray([1 if r["answerable"] else 0 for r in rows])
     calib = np.asarray([r["split"] != "test" for r in rows])
     w, b = fit_logistic(x[calib], y[calib])
-    conf = 1 / (1 + np.exp(-(x @ w + b)))
+    conf = np.asarray([float((1 / (1 + np.exp(-(c @ w + b)))).max()) for c in cands])
     ans_conf = np.sort(conf[calib & (y == 1)])
     k = int(np.floor(max_declined * len(ans_conf)))   # answerable questions we allow to decline
     threshold = float(ans_conf[k]) if len(ans_conf) else 0.5
-    params = {"features": list(FEATURES), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6),
+    params = {"features": list(features), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6),
               "threshold": round(threshold - 1e-6, 6), "max_declined": max_declined,
               "calibration": rates(conf[calib], y[calib], threshold),
               "test": rates(conf[~calib], y[~calib], threshold),
