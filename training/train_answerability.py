@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "training"))
 
 from common import TRAIN  # noqa: E402
-from docsearch.models.answerability import (MAX_TOKENS, WEIGHTS_FILE, AnswerabilityNet,  # noqa: E402
+from answerability_net import (MAX_TOKENS, WEIGHTS_FILE, AnswerabilityNet,  # noqa: E402
                                            answer_window, model_input)
 from docsearch.retrieval.answer import best_sentence, question_grams  # noqa: E402
 from docsearch.text import segment  # noqa: E402

@@ -53,7 +53,7 @@ def test_evidence_counts_missing_specific_terms(seed):
 
 
 def test_a_sentence_without_the_kind_of_answer_asked_for_is_marked():
-    from docsearch.retrieval.confidence import answer_type_held
+    from docsearch.retrieval.answer import holds_expected_type as answer_type_held
 
     assert answer_type_held("现代汽车工厂的年产能是多少辆?", "工厂年产能30万辆。")
     assert not answer_type_held("现代汽车工厂的年产能是多少辆?", "州政府提供了18亿美元的补贴。")

@@ -117,6 +117,18 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
     return best
 
 
+def holds_expected_type(question_canonical: str, sentence: str) -> bool:
+    """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
+    how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆); the same
+    patterns the picker rewards, so the confidence reads a question's expected answer alike."""
+    if _EXPECTS_TIME.search(question_canonical) and not _TIME.search(sentence):
+        return False
+    if _EXPECTS_NUMBER.search(question_canonical) and not _NUMBER.search(sentence):
+        return False
+    unit = _UNIT.search(question_canonical)
+    return not unit or bool(re.search(_NUMERAL + r"+\s*" + re.escape(unit.group(1)), sentence))
+
+
 def _same_paragraph(text: str, gap_start: int, gap_end: int) -> bool:
     """Whether the text between two sentences holds no line break."""
     return "\n" not in text[gap_start:gap_end]

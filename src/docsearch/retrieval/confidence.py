@@ -14,12 +14,9 @@ The evidence is lexical and measured against the library itself:
   IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
 - `unknown`: the share of that content that occurs nowhere in the library;
 - `type_missing`: the sentence lacks the kind of answer asked for (a number for 多少, a date for
-  哪一年, a count in the unit of 多少辆);
-- `answerable`: what a cross-encoder trained for answerability (models.answerability) makes of
-  the question against the chosen sentence and its neighbours, as a logit: meant to read what
-  words cannot (a sentence about Georgia's subsidy to a Hyundai plant does not give the plant's
-  capacity); how far it does is in training/answerability_model.md. Computed only when the
-  fitted model lists it (torch and the weights load on the first such call).
+  哪一年, a count in the unit of 多少辆).
+A cross-encoder trained for answerability was tried as a further feature and did not improve the
+rates (training/answerability_model.md), so the evidence stays lexical.
 A logistic model over these (fitted by `docsearch calibrate-abstain` on questions written for
 the shipped corpus: answerable ones and ones the library cannot answer, on and off its topic)
 gives the confidence; the threshold is stored beside the weights with the precision and recall
@@ -35,8 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from docsearch.config import PACKAGE_DATA
-from docsearch.models.answerability import AnswerabilityModel, answer_window
-from docsearch.retrieval import answer as picker
+from docsearch.retrieval.answer import holds_expected_type
 from docsearch.retrieval.evidence import bm25_idf
 from docsearch.retrieval.query import QUESTION_WORDS, Query
 from docsearch.storage.base import Store
@@ -44,12 +40,7 @@ from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
 MODEL_FILE = PACKAGE_DATA / "abstain.json"
-FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "answerable",
-            "type_missing")
-LEXICAL = tuple(f for f in FEATURES if f != "answerable")
-# The cross-encoder's probability is used as a logit, clipped so that one sure call cannot
-# outweigh every other feature.
-_LOGIT_CLIP = 8.0
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "type_missing")
 # jieba part-of-speech tags of names: places, people, organisations, other proper nouns, Latin words.
 _PROPER_TAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng"}
 _DIGITS = re.compile(r"[0-9]{2,}(?:\.[0-9]+)?")
@@ -66,7 +57,6 @@ class Evidence:
     coverage_passage: float
     coverage_sentence: float
     unknown: float
-    answerable: float = 0.0     # logit of the cross-encoder; 0 when it was not asked
     missing_number: float = 0.0  # the numbers and years among `missing`
     type_missing: float = 0.0    # 1 when the sentence lacks the kind of answer asked for
 
@@ -115,20 +105,6 @@ def content_units(q: Query) -> list[list[str]]:
     return [sorted(term_variants(w)) for w in q.words if len(w) > 1 and w not in QUESTION_WORDS]
 
 
-def answer_type_held(question_canonical: str, sentence: str) -> bool:
-    """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
-    how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆). The patterns are
-    the answer picker's own, so both read a question's expected answer alike."""
-    if picker._EXPECTS_TIME.search(question_canonical) and not (picker._TIME.search(sentence)):
-        return False
-    if picker._EXPECTS_NUMBER.search(question_canonical) and not picker._NUMBER.search(sentence):
-        return False
-    unit = picker._UNIT.search(question_canonical)
-    if unit and not re.search(picker._NUMERAL + r"+\s*" + re.escape(unit.group(1)), sentence):
-        return False
-    return True
-
-
 def _holds(view: str, forms: list[str]) -> bool:
     return any(f and (f in view or aligned_simplified(f) in view) for f in forms)
 
@@ -136,18 +112,9 @@ def _holds(view: str, forms: list[str]) -> bool:
 class ConfidenceModel:
     """Evidence from a question and a passage, and the calibrated confidence it gives."""
 
-    def __init__(self, store: Store, params: dict | None = None, features: tuple[str, ...] | None = None,
-                 answerability: AnswerabilityModel | None = None):
+    def __init__(self, store: Store, params: dict | None = None):
         self.store = store
         self.params = params if params is not None else load_params()
-        # Features to compute regardless of the fitted ones (calibration asks for all of them).
-        self.features = features
-        self.answerability = answerability or AnswerabilityModel()
-
-    @property
-    def needs_answerability(self) -> bool:
-        wanted = self.features if self.features is not None else self.params.get("features", ())
-        return "answerable" in wanted
 
     @property
     def threshold(self) -> float:
@@ -171,17 +138,8 @@ class ConfidenceModel:
         cov_p = sum(w for forms, w in weights if _holds(view, forms)) / total
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
         unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
-        answerable = self.answerability_logit(q, passage, sentence) if self.needs_answerability else 0.0
-        type_missing = float(not answer_type_held(q.canonical, sentence_view))
-        return Evidence(float(missing), cov_p, cov_s, unknown, answerable, float(missing_number), type_missing)
-
-    def answerability_logit(self, q: Query, passage: str, sentence: str) -> float:
-        """The cross-encoder's logit for the sentence (with its neighbours) answering `q`."""
-        at = passage.find(sentence)
-        window = answer_window(passage, at, at + len(sentence)) if at >= 0 else sentence
-        p = self.answerability.score(q.text, [window])[0]
-        p = min(max(p, 1e-6), 1 - 1e-6)
-        return max(-_LOGIT_CLIP, min(_LOGIT_CLIP, math.log(p / (1 - p))))
+        type_missing = float(not holds_expected_type(q.canonical, sentence_view))
+        return Evidence(float(missing), cov_p, cov_s, unknown, float(missing_number), type_missing)
 
     def _found_in(self, forms: list[str]) -> int:
         """Passages holding any form of a term (the largest count of one form)."""
@@ -193,7 +151,7 @@ class ConfidenceModel:
         w = self.params.get("weights")
         if not w:
             return 1.0  # never calibrated: every answer stands, as before calibration existed
-        names = self.params.get("features", LEXICAL[:4])   # files fitted before the names were stored
+        names = self.params.get("features", FEATURES[:4])   # files fitted before the names were stored
         z = float(self.params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector(names)))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 

@@ -18,13 +18,12 @@ import numpy as np
 
 from docsearch.engine import DocSearch
 from docsearch.retrieval.compose import ANSWER_SCORE_RATIO, passage_sentences
-from docsearch.models.answerability import AnswerabilityModel
-from docsearch.retrieval.confidence import FEATURES, LEXICAL, MODEL_FILE, ConfidenceModel, Evidence
+from docsearch.retrieval.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Evidence
 from docsearch.retrieval.query import analyze
 
 ASK_K = 5                     # what the CLI and the app ask for
 # Evidence of a question that found no passage at all.
-NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, -8.0, 0.0, 1.0).vector(FEATURES)
+NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, 0.0, 1.0).vector(FEATURES)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
@@ -87,19 +86,14 @@ def rates(conf: np.ndarray, y: np.ndarray, threshold: float) -> dict:
             "decline_recall": round(float((declined & un).sum() / max(un.sum(), 1)), 3)}
 
 
-def default_features() -> tuple[str, ...]:
-    """Every feature when the answerability model ships, the lexical ones otherwise."""
-    return FEATURES if AnswerabilityModel().available else LEXICAL
-
-
 def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=print,
               features: tuple[str, ...] | None = None) -> dict:
     """Fit, choose the threshold, measure; returns the parameters written to data/abstain.json.
     The model is fitted on each question's top sentence; the threshold and the rates are for
     what `ask` does: decline when no candidate sentence clears the threshold."""
     rows = read_rows(data)
-    features = tuple(features or default_features())
-    model = ConfidenceModel(ds.store, params={}, features=features)
+    features = tuple(features or FEATURES)
+    model = ConfidenceModel(ds.store, params={})
     cols = [FEATURES.index(f) for f in features]
     cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64)[:, cols] for r in rows]
     x = np.vstack([c[0] for c in cands])
