@@ -1,4 +1,4 @@
-"""Train the answerability cross-encoder (docsearch.models.answerability) and write the trained
+"""Train the answerability cross-encoder (answerability_net.py beside this script) and write the trained
 part (top layers + head) to src/docsearch/data/answerability.safetensors.
 
 Data: only ../shared/train/cmrc2018_test.json (CC BY-SA 4.0; real questions and paragraphs, fake
