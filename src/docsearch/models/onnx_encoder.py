@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -163,7 +162,6 @@ class OnnxSentenceEncoder:
         self.pad_id = self.tokenizer.token_to_id(pad_token) or 0
         self.prompts: dict[str, str] = _read_json(folder / "config_sentence_transformers.json").get("prompts") or {}
         self.dim = int(_read_json(folder / "config.json").get("hidden_size", 0)) or self._probe_dim()
-        self._lock = threading.Lock()  # the tokenizer's padding setting is per object
 
     def _probe_dim(self) -> int:
         return int(self._run([[0, 2]])[0].shape[-1])
@@ -186,9 +184,7 @@ class OnnxSentenceEncoder:
         config), in input order. Texts are batched by length so short ones do not pay for a long
         one's padding."""
         prefix = prompt if prompt is not None else self.prompts.get(prompt_name, "") if prompt_name else ""
-        with self._lock:
-            encodings = self.tokenizer.encode_batch([prefix + s for s in sentences])
-        ids = [e.ids for e in encodings]
+        ids = [e.ids for e in self.tokenizer.encode_batch([prefix + s for s in sentences])]
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         for part in _length_batches([len(x) for x in ids], min(batch_size, _BATCH_TEXTS), _BATCH_TOKENS):
             out[part] = self._run([ids[i] for i in part])
