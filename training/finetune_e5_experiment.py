@@ -1,4 +1,5 @@
-"""Usage: PYTHONPATH=src python3 training/finetune_e5_experiment.py THREADS PAIRS
+"""Usage: PYTHONPATH=src python3 training/finetune_e5_experiment.py THREADS PAIRS  (the first run;
+the second added same-article hard negatives and lr 5e-6, see the results file)
 
 Experiment (negative result; figures in e5_finetune_results.json): does fine-tuning
 multilingual-e5-small (transformer layers; embeddings frozen) on openly licensed pairs help the dense side? Measures dense-only R@1/R@5 before and after on sets
