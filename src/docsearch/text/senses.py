@@ -44,14 +44,19 @@ overcame:overcome overtook:overtake overthrew:overthrow overthrown:overthrow""".
 _lock = threading.Lock()
 
 
+def read_table(name: str) -> dict[str, str]:
+    """A shipped gzip table (data/NAME): key -> the rest of its line, '#' lines skipped."""
+    with _lock, gzip.open(PACKAGE_DATA / name, "rt", encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    return dict(line.split("\t", 1) for line in lines if line and not line.startswith("#"))
+
+
 @lru_cache(maxsize=1)
 def table() -> dict[str, str]:
     """English key (1-4 words, lower case) -> its candidates as stored ("工厂:4.78 厂:1.68").
     Lines are parsed only when looked up: reading 100k keys stays a fraction of a second, so
     the first English question of a process is about as fast as the rest."""
-    with _lock, gzip.open(PACKAGE_DATA / "senses_en_zh.tsv.gz", "rt", encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    return dict(line.split("\t", 1) for line in lines if line and not line.startswith("#"))
+    return read_table("senses_en_zh.tsv.gz")
 
 
 @lru_cache(maxsize=4096)

@@ -73,11 +73,8 @@ def _glossary() -> dict[str, tuple[str, ...]]:
 def _pinyin_names() -> dict[str, tuple[str, ...]]:
     """Chinese proper names by toneless pinyin of two or more syllables (data/pinyin_names.tsv.gz,
     from CC-CEDICT by training/build_pinyin_names.py): xijinping -> 习近平, guangdong -> 广东."""
-    import gzip
-
-    with gzip.open(PACKAGE_DATA / "pinyin_names.tsv.gz", "rt", encoding="utf-8") as fh:
-        return {k: tuple(canonical(n) for n in v.split("|")) for k, v in (line.rstrip("\n").split("\t", 1)
-                                                     for line in fh if not line.startswith("#"))}
+    return {k: tuple(canonical(n) for n in v.split("|"))
+            for k, v in senses.read_table("pinyin_names.tsv.gz").items()}
 
 
 def _pinyin_name(cased: list[str], i: int) -> tuple[int, tuple[str, ...]] | None:
