@@ -86,16 +86,13 @@ def rates(conf: np.ndarray, y: np.ndarray, threshold: float) -> dict:
             "decline_recall": round(float((declined & un).sum() / max(un.sum(), 1)), 3)}
 
 
-def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=print,
-              features: tuple[str, ...] | None = None) -> dict:
+def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=print) -> dict:
     """Fit, choose the threshold, measure; returns the parameters written to data/abstain.json.
     The model is fitted on each question's top sentence; the threshold and the rates are for
     what `ask` does: decline when no candidate sentence clears the threshold."""
     rows = read_rows(data)
-    features = tuple(features or FEATURES)
     model = ConfidenceModel(ds.store, params={})
-    cols = [FEATURES.index(f) for f in features]
-    cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64)[:, cols] for r in rows]
+    cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64) for r in rows]
     x = np.vstack([c[0] for c in cands])
     y = np.asarray([1 if r["answerable"] else 0 for r in rows])
     calib = np.asarray([r["split"] != "test" for r in rows])
@@ -104,7 +101,7 @@ def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=p
     ans_conf = np.sort(conf[calib & (y == 1)])
     k = int(np.floor(max_declined * len(ans_conf)))   # answerable questions we allow to decline
     threshold = float(ans_conf[k]) if len(ans_conf) else 0.5
-    params = {"features": list(features), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6),
+    params = {"features": list(FEATURES), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6),
               "threshold": round(threshold - 1e-6, 6), "max_declined": max_declined,
               "calibration": rates(conf[calib], y[calib], threshold),
               "test": rates(conf[~calib], y[~calib], threshold),
