@@ -35,7 +35,7 @@ class DocSearch:
     def __init__(self, settings: Settings, progress: ProgressFactory | None = None):
         self.library = Library(settings, progress)
         self.ranker = Ranker(self.library)
-        self.confidence = ConfidenceModel(self.library.store)
+        self.confidence = ConfidenceModel(self.library)
 
     # -- the open library ------------------------------------------------------------------
     settings = property(lambda self: self.library.settings)

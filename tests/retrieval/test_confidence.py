@@ -5,20 +5,38 @@ import json
 
 import numpy as np
 
-from docsearch.retrieval.confidence import FEATURES, ConfidenceModel, Evidence, content_units, load_params, specific_terms
+from docsearch.config import ENCODER_MODEL, STATIC_MODEL
+from docsearch.retrieval.confidence import (LEXICAL, TOPICAL_FEATURES, ConfidenceModel, Evidence, content_units,
+                                            load_params, specific_terms)
 from docsearch.retrieval.query import analyze
 from docsearch.tools import calibrate_abstain as cal
 from helpers import DATA, REPO
 
 
-def test_the_shipped_model_was_fitted_and_measured():
-    params = load_params()
-    assert len(params["weights"]) == len(params["features"]) and 0 < params["threshold"] < 1
-    assert set(params["features"]) <= set(FEATURES)
-    test = params["test"]
-    # What the fitted model measured on the held-out split when it was written (see README).
-    assert test["answerable"] > 0 and test["unanswerable"] > 0
-    assert test["answerable_declined"] <= 0.05 * test["answerable"]
+def test_the_shipped_models_were_fitted_and_measured():
+    for model in (ENCODER_MODEL, STATIC_MODEL, None):
+        params = load_params(model)
+        assert len(params["weights"]) == len(params["features"]) and 0 < params["threshold"] < 1
+        assert set(params["features"]) <= set(TOPICAL_FEATURES)
+        test = params["test"]
+        # What the fitted model measured on the held-out split when it was written (see README).
+        assert test["answerable"] > 0 and test["unanswerable"] > 0
+        assert test["answerable_declined"] <= 0.05 * test["answerable"]
+    # The default encoder reads the contrast and has a gate; a model never calibrated gets the
+    # lexical entry.
+    assert "contrast" in load_params(ENCODER_MODEL)["features"] and "gate" in load_params(ENCODER_MODEL)
+    assert load_params("some/hub-model") == load_params(None) == load_params(LEXICAL)
+
+
+def test_a_question_on_another_subject_is_declined_by_the_gate(seed):
+    """Off-topic questions share words with the library (美国, 怎么) yet sit nearer generic text."""
+    model = seed.confidence
+    gate = model.params["gate"]
+    for question in ("红烧肉怎么做才能肥而不腻?", "珍珠奶茶的粉圓要怎麼煮才會Q彈?", "How do I tune a guitar to drop D?"):
+        assert model.topicality(analyze(question, 200)) < gate, question
+        assert seed.ask(question, k=3).answered is False
+    for question in ("美国制造业回流的主要来源地是哪里?", "Which countries did reshoring companies come from?"):
+        assert model.topicality(analyze(question, 200)) > gate, question
 
 
 def test_a_question_the_library_cannot_answer_is_declined(seed):
@@ -36,7 +54,7 @@ def test_an_answered_question_carries_confidences(seed):
 
 
 def test_evidence_counts_missing_specific_terms(seed):
-    model = ConfidenceModel(seed.store)
+    model = ConfidenceModel(seed.library)
     q = analyze("2031年台积电在熊本的工厂雇用了多少人?", 200)
     passage = "美国制造业增加值在2021年增长了4.2%。"
     ev = model.evidence(q, passage, passage)
@@ -62,8 +80,16 @@ def test_a_sentence_without_the_kind_of_answer_asked_for_is_marked():
 
 
 def test_an_uncalibrated_model_declines_nothing(seed):
-    model = ConfidenceModel(seed.store, params={})
-    assert model.confidence(Evidence(5, 0, 0, 1)) == 1.0
+    model = ConfidenceModel(seed.library, params={})
+    assert model.confidence(Evidence(5, 0, 0, 1, contrast=-1.0)) == 1.0
+
+
+def test_the_gate_declines_below_it_whatever_the_words(seed):
+    params = {"features": list(TOPICAL_FEATURES), "weights": [0.0] * len(TOPICAL_FEATURES), "bias": 5.0,
+              "threshold": 0.5, "gate": -0.01}
+    model = ConfidenceModel(seed.library, params=params)
+    assert model.confidence(Evidence(0, 1, 1, 0, contrast=-0.02)) == 0.0
+    assert model.confidence(Evidence(0, 1, 1, 0, contrast=0.0)) > 0.99
 
 
 def test_logistic_fit_separates_what_is_separable():
@@ -75,16 +101,38 @@ def test_logistic_fit_separates_what_is_separable():
     assert (p[:60] > 0.5).mean() > 0.95 and (p[60:] < 0.5).mean() > 0.95
 
 
+def test_logistic_fit_weighs_a_narrow_feature_like_a_wide_one():
+    """Standardised for the fit: a feature spanning 0.05 separates as well scaled as not."""
+    rng = np.random.default_rng(1)
+    signal = np.r_[rng.normal(1, 0.3, 60), rng.normal(-1, 0.3, 20)]
+    noise = rng.normal(0, 3, 80)
+    y = np.array([1] * 60 + [0] * 20)
+    for scale in (1.0, 0.02):
+        w, b = cal.fit_logistic(np.c_[signal * scale, noise], y)
+        p = 1 / (1 + np.exp(-(np.c_[signal * scale, noise] @ w + b)))
+        assert (p[:60] > 0.5).mean() > 0.9 and (p[60:] < 0.5).mean() > 0.9, scale
+
+
 def test_calibration_writes_threshold_and_held_out_rates(seed, tmp_path):
     rows = [json.loads(x) for x in (DATA / "abstain_qa.jsonl").read_text(encoding="utf-8").splitlines()][::4]
     small = tmp_path / "small.jsonl"
     small.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    seed.confidence.params, saved = {}, seed.confidence.params
+    seed.confidence.params = {}
     try:
-        params = cal.calibrate(seed, [small], 0.05, log=lambda m: None)
+        fitted = cal.calibrate(seed, [small], 0.05, log=lambda m: None)
     finally:
-        seed.confidence.params = saved
-    assert set(params["test"]) >= {"answerable_declined", "unanswerable_declined", "decline_precision"}
+        seed.confidence.params = None    # back to the shipped entry of the library's model
+    entry = fitted["entry"]
+    assert fitted["model"] == ENCODER_MODEL and fitted["lexical"]["features"] == list(TOPICAL_FEATURES[:-1])
+    assert set(entry["test"]) >= {"answerable_declined", "unanswerable_declined", "decline_precision"}
     n_test = sum(1 for r in rows if r["split"] == "test")
-    assert params["test"]["answerable"] + params["test"]["unanswerable"] == n_test
+    assert entry["test"]["answerable"] + entry["test"]["unanswerable"] == n_test
+    assert entry["calibration"]["answerable_declined"] <= 0.05 * entry["calibration"]["answerable"]
     assert cal.default_data(REPO)[0].name == "abstain_qa.jsonl"
+    # Written beside the other models' entries, not over them.
+    path = tmp_path / "abstain.json"
+    path.write_text(json.dumps({"models": {"other": {"weights": [1.0]}}, LEXICAL: {"weights": [2.0]}}), encoding="utf-8")
+    cal.write_params(fitted, path)
+    table = json.loads(path.read_text(encoding="utf-8"))
+    assert set(table["models"]) == {"other", ENCODER_MODEL} and table[LEXICAL]["features"] == fitted["lexical"]["features"]
+    assert load_params("other", path) == {"weights": [1.0]} and load_params("unknown", path) == table[LEXICAL]

@@ -103,14 +103,17 @@ def _cmd_calibrate_abstain(args, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="docsearch-calibrate-") as tmp:
         ds = engine(replace(settings, index_dir=Path(tmp), backend="embedded"), ready=True)
         ds.confidence.params = {}    # evidence only: the model being fitted must not filter it
-        params = cal.calibrate(ds, data, args.max_declined, log=lambda m: print(m, file=sys.stderr))
+        fitted = cal.calibrate(ds, data, args.max_declined, log=lambda m: print(m, file=sys.stderr))
         ds.close()
-    t = params["test"]
-    print(f"threshold {params['threshold']:.4f}; held-out test split: declined {t['unanswerable_declined']}/"
-          f"{t['unanswerable']} unanswerable, {t['answerable_declined']}/{t['answerable']} answerable "
-          f"(decline precision {t['decline_precision']}, recall {t['decline_recall']})")
+    kind = "with contrast" if "gate" in fitted["entry"] else "lexical features"
+    for name, entry in ((f'{fitted["model"]} ({kind})', fitted["entry"]), ("lexical features only", fitted["lexical"])):
+        t = entry["test"]
+        print(f"{name}: threshold {entry['threshold']:.4f}; held-out test split: declined "
+              f"{t['unanswerable_declined']}/{t['unanswerable']} unanswerable, {t['answerable_declined']}/"
+              f"{t['answerable']} answerable (decline precision {t['decline_precision']}, "
+              f"recall {t['decline_recall']})")
     if not args.dry_run:
-        cal.write_params(params)
+        cal.write_params(fitted)
         print(f"written: {cal.MODEL_FILE}")
     return EXIT_OK
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -213,6 +214,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 
 _models: dict[str, object] = {}
+RECENT_QUERIES = 64
 _models_lock = threading.Lock()
 
 
@@ -222,6 +224,9 @@ class Embedder:
     def __init__(self, model: str, batch_size: int = 64):
         self.model_name = model
         self.batch_size = batch_size
+        # Recent query vectors: `ask` reads the question's vector twice (ranking, topicality).
+        self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def model(self):
@@ -260,8 +265,19 @@ class Embedder:
         return np.vstack(out).astype(np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """A query's vector (with the model's query prompt, if it has one)."""
-        return self._encode([canonical(text)], "query")[0]
+        """A query's vector (with the model's query prompt, if it has one); read-only."""
+        key = canonical(text)
+        with self._recent_lock:
+            if key in self._recent_queries:
+                self._recent_queries.move_to_end(key)
+                return self._recent_queries[key]
+        vector = self._encode([key], "query")[0]
+        vector.setflags(write=False)    # shared between callers
+        with self._recent_lock:
+            self._recent_queries[key] = vector
+            while len(self._recent_queries) > RECENT_QUERIES:
+                self._recent_queries.popitem(last=False)
+        return vector
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Queries' vectors, batched (the benchmark encodes thousands)."""

@@ -44,6 +44,8 @@ def compose(q: Query, results: list[Result], model: ConfidenceModel | None = Non
     answers: list[AnswerSentence] = []
     seen: set[str] = set()
     top_score, top_confidence = None, 0.0
+    # How far the question is from the library's subject: one measure for all its sentences.
+    contrast = model.topicality(q) if model and results else 0.0
     for r, choice in passage_sentences(q, results):
         sent = r.text[choice.start:choice.end]
         passages.append((r, sent, choice.start, choice.end))
@@ -54,7 +56,7 @@ def compose(q: Query, results: list[Result], model: ConfidenceModel | None = Non
         if key in seen or choice.score < ANSWER_SCORE_RATIO * top_score:
             continue
         seen.add(key)
-        conf = model.confidence(model.evidence(q, r.text, sent)) if model else 1.0
+        conf = model.confidence(model.evidence(q, r.text, sent, contrast)) if model else 1.0
         top_confidence = conf if first else top_confidence
         if model and conf < model.threshold:
             continue

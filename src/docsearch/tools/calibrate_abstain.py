@@ -6,7 +6,10 @@ three scripts, each marked `calib` or `test`); the `calib` rows, with the answer
 of the in-house seed sets, fit the model and choose the threshold; the `test` rows only measure.
 The threshold is the highest one that declines at most `max_declined` of the calibration's
 answerable questions: a user loses fewer answers than the library loses credibility by
-answering what it cannot.
+answering what it cannot. Before it, the topicality gate (retrieval.topicality) takes at most
+`gate_declined` of them: below it a question is about something else than the library.
+Each embedding model has its own entry (the contrast is measured with its vectors); the lexical
+entry, fitted on the same questions without the contrast, serves models never calibrated.
 """
 from __future__ import annotations
 
@@ -16,14 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from docsearch.config import ENCODER_MODEL, model_key
 from docsearch.engine import DocSearch
 from docsearch.retrieval.compose import ANSWER_SCORE_RATIO, passage_sentences
-from docsearch.retrieval.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Evidence
+from docsearch.retrieval.confidence import (FEATURES, LEXICAL, MODEL_FILE, TOPICAL_FEATURES, ConfidenceModel,
+                                             Evidence, forget_params)
 from docsearch.retrieval.query import analyze
 
 ASK_K = 5                     # what the CLI and the app ask for
 # Evidence of a question that found no passage at all.
-NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, 0.0, 1.0).vector(FEATURES)
+NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, 0.0, 1.0, -1.0).vector(TOPICAL_FEATURES)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
@@ -40,26 +45,31 @@ def read_rows(paths: list[Path]) -> list[dict]:
 
 
 def candidate_evidence(ds: DocSearch, model: ConfidenceModel, question: str, k: int = ASK_K) -> list[list[float]]:
-    """The evidence vector of each sentence `ask` would consider for its answer (as in
-    retrieval.compose: the best sentence of each of the k passages, kept when it scores at least
-    ANSWER_SCORE_RATIO of the top one's), the top passage's first. `ask` answers when any of
+    """The evidence vector (TOPICAL_FEATURES) of each sentence `ask` would consider for its answer
+    (as in retrieval.compose: the best sentence of each of the k passages, kept when it scores at
+    least ANSWER_SCORE_RATIO of the top one's), the top passage's first. `ask` answers when any of
     them clears the threshold, so the question's confidence is their maximum."""
     q = analyze(question, ds.settings.max_query_chars)
     results = ds.ranker.results(ds.ranker.ranked(q, k, None, None))
+    contrast = model.topicality(q) if results else -1.0
     out, top = [], None
     for r, choice in passage_sentences(q, results):
         top = choice.score if top is None else top
         if choice.score < ANSWER_SCORE_RATIO * top and out:
             continue
         sent = r.text[choice.start:choice.end]
-        out.append(model.evidence(q, r.text, sent).vector(FEATURES))
+        out.append(model.evidence(q, r.text, sent, contrast).vector(TOPICAL_FEATURES))
     return out or [NO_PASSAGE]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 200) -> tuple[np.ndarray, float]:
-    """Class-balanced, L2-regularised logistic regression by Newton's method."""
+    """Class-balanced, L2-regularised logistic regression by Newton's method. The features are
+    standardised for the fit, so that the penalty weighs a feature spanning 0.05 (the contrast)
+    like one spanning 9 (a count); the weights returned apply to the features as given."""
     n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    xb = np.hstack([(x - mean) / scale, np.ones((n, 1))])
     weight = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1)) * n
     beta = np.zeros(d + 1)
     reg = np.eye(d + 1) * l2
@@ -72,7 +82,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 200
         beta -= step
         if np.abs(step).max() < 1e-8:
             break
-    return beta[:-1], float(beta[-1])
+    w = beta[:-1] / scale
+    return w, float(beta[-1] - (mean * w).sum())
 
 
 def rates(conf: np.ndarray, y: np.ndarray, threshold: float) -> dict:
@@ -86,41 +97,81 @@ def rates(conf: np.ndarray, y: np.ndarray, threshold: float) -> dict:
             "decline_recall": round(float((declined & un).sum() / max(un.sum(), 1)), 3)}
 
 
-def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, log=print) -> dict:
-    """Fit, choose the threshold, measure; returns the parameters written to data/abstain.json.
-    The model is fitted on each question's top sentence; the threshold and the rates are for
-    what `ask` does: decline when no candidate sentence clears the threshold."""
-    rows = read_rows(data)
-    model = ConfidenceModel(ds.store, params={})
-    cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64) for r in rows]
-    x = np.vstack([c[0] for c in cands])
+def _lowest_kept(values: np.ndarray, share: float) -> float:
+    """The cut that leaves out floor(share * n) of the values, the lowest (just below the next)."""
+    ordered = np.sort(values)
+    if not len(ordered):
+        return 0.5
+    return float(ordered[int(np.floor(share * len(ordered)))]) - 1e-6
+
+
+def fit_entry(rows: list[dict], cands: list[np.ndarray], features: tuple[str, ...],
+              max_declined: float, gate_declined: float | None) -> dict:
+    """One model entry: weights over `features`, fitted on each question's top sentence, and,
+    with `gate_declined`, a topicality gate that declines at most that share of the calibration's
+    answerable questions; the threshold and the rates are for what `ask` does (decline when no
+    candidate clears the threshold)."""
+    cols = [TOPICAL_FEATURES.index(f) for f in features]
+    x = np.vstack([c[0, cols] for c in cands])
     y = np.asarray([1 if r["answerable"] else 0 for r in rows])
     calib = np.asarray([r["split"] != "test" for r in rows])
+    contrast = np.asarray([c[0, TOPICAL_FEATURES.index("contrast")] for c in cands])
+    gate = _lowest_kept(contrast[calib & (y == 1)], gate_declined) if gate_declined is not None else None
     w, b = fit_logistic(x[calib], y[calib])
-    conf = np.asarray([float((1 / (1 + np.exp(-(c @ w + b)))).max()) for c in cands])
-    ans_conf = np.sort(conf[calib & (y == 1)])
-    k = int(np.floor(max_declined * len(ans_conf)))   # answerable questions we allow to decline
-    threshold = float(ans_conf[k]) if len(ans_conf) else 0.5
-    params = {"features": list(FEATURES), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6),
-              "threshold": round(threshold - 1e-6, 6), "max_declined": max_declined,
-              "calibration": rates(conf[calib], y[calib], threshold),
-              "test": rates(conf[~calib], y[~calib], threshold),
-              "data": [p.name for p in data], "fitted_at": time.strftime("%Y-%m-%d")}
-    test_rows = [r for r, c in zip(rows, calib) if not c]
-    by = {}
-    for r, c in zip(test_rows, conf[~calib]):
+    conf = np.asarray([float((1 / (1 + np.exp(-(c[:, cols] @ w + b)))).max()) for c in cands])
+    if gate is not None:
+        conf[contrast < gate] = 0.0
+    threshold = _lowest_kept(conf[calib & (y == 1)], max_declined)
+    entry = {"features": list(features), "weights": [round(float(v), 6) for v in w], "bias": round(b, 6),
+             "threshold": round(threshold, 6), "max_declined": max_declined}
+    if gate is not None:
+        entry.update(gate=round(gate, 6), gate_declined=gate_declined)
+    entry.update(calibration=rates(conf[calib], y[calib], threshold), test=rates(conf[~calib], y[~calib], threshold))
+    by: dict[str, list[int]] = {}
+    for r, c in zip([r for r, k in zip(rows, calib) if not k], conf[~calib]):
         key = ("answerable" if r["answerable"] else f"unanswerable-{r['topic']}") + ":" + r["lang"]
         by.setdefault(key, [0, 0])
         by[key][0] += 1
         by[key][1] += int(c < threshold)
-    params["test_declined_by_group"] = {k: f"{v[1]}/{v[0]}" for k, v in sorted(by.items())}
-    log(json.dumps({k: params[k] for k in ("weights", "bias", "threshold", "calibration", "test")},
-                   ensure_ascii=False))
-    return params
+    entry["test_declined_by_group"] = {k: f"{v[1]}/{v[0]}" for k, v in sorted(by.items())}
+    return entry
 
 
-def write_params(params: dict, path: Path = MODEL_FILE) -> None:
-    path.write_text(json.dumps(params, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, gate_declined: float = 0.02,
+              log=print) -> dict:
+    """Fit two entries on the same questions: with the library's model's contrast and topicality
+    gate, and with the lexical features alone. The model's entry is the one that declines more
+    of the calibration split's unanswerable questions (the test split only measures): the static
+    model's vectors place questions too loosely for the gate to help. The lexical entry also
+    serves models never calibrated. Returns {"model", "entry", "lexical", "data", "fitted_at"}."""
+    rows = read_rows(data)
+    model = ConfidenceModel(ds.library, params={})
+    cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64) for r in rows]
+    topical = fit_entry(rows, cands, TOPICAL_FEATURES, max_declined, gate_declined)
+    lexical = fit_entry(rows, cands, FEATURES, max_declined, None)
+    for name, e in (("with contrast", topical), (LEXICAL, lexical)):
+        log(json.dumps({"entry": name, **{k: e[k] for k in ("threshold", "calibration", "test")}}, ensure_ascii=False))
+    declined = lambda e: e["calibration"]["unanswerable_declined"]  # noqa: E731
+    entry = topical if declined(topical) >= declined(lexical) else lexical
+    return {"model": model_key(ds.model), "entry": entry, "lexical": lexical,
+            "data": [p.name for p in data], "fitted_at": time.strftime("%Y-%m-%d")}
+
+
+def write_params(fitted: dict, path: Path = MODEL_FILE) -> None:
+    """Store a calibration's entries in data/abstain.json beside other models' entries. The
+    lexical entry of models never calibrated is the default encoder's (or the first written)."""
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    if "weights" in table:      # the earlier one-model layout
+        table = {}
+    stamp = {"data": fitted["data"], "fitted_at": fitted["fitted_at"]}
+    table.setdefault("models", {})[fitted["model"]] = {**fitted["entry"], **stamp}
+    if fitted["model"] == model_key(ENCODER_MODEL) or LEXICAL not in table:
+        table[LEXICAL] = {**fitted["lexical"], **stamp}
+    path.write_text(json.dumps(table, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    forget_params()
 
 
 def default_data(repo: Path) -> list[Path]:
