@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from docsearch import access
-from docsearch.config import AUTO_MODEL, Settings
+from docsearch.config import Settings
 from docsearch.indexing import adding, checks, corpus, trash
 from docsearch.indexing.library import Library
 from docsearch.indexing.progress import ProgressFactory, no_progress  # noqa: F401 - part of the facade API
@@ -51,7 +51,7 @@ class DocSearch:
     dense_weight = property(lambda self: self.library.settings.resolved_dense_weight)
     # The embedding model this library uses, and whether "auto" chose it (config.auto_model).
     model = property(lambda self: self.library.settings.model)
-    model_is_automatic = property(lambda self: self.library.requested_model == AUTO_MODEL)
+    model_is_automatic = property(lambda self: self.library.chooses_model)
     keyword_weights = property(lambda self: self.ranker.keyword_weights)
 
     @property

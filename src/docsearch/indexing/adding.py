@@ -115,13 +115,14 @@ def _add(lib: Library, articles: Iterable[Article], origin: str, added_at: dict[
     bar = progress(total, "indexing")
     vec = None
     prepared = _prepared(lib, articles, report)
-    # Settle the model before embedding anything when the size of the add is known: a bounded
-    # add by its passages; one of more articles than the encoder takes passages by its articles
-    # (each has at least one), without holding its passages in memory.
-    if 0 < total <= s.encoder_max_passages:
+    # Under "auto", settle the model before embedding anything when the size of the add is
+    # known: a bounded add by its passages; one of more articles than the encoder takes passages
+    # by its articles (each has at least one), without holding its passages in memory. A model
+    # named by the user needs neither, so its adds always stream.
+    if lib.chooses_model and 0 < total <= s.encoder_max_passages:
         prepared = list(prepared)
         lib.fit_model(sum(len(chunks) for _, chunks in prepared))
-    elif total:
+    elif lib.chooses_model and total:
         lib.fit_model(total)
     batches = pipeline.batched(prepared, lambda item: len(item[1]), s.index_batch_passages)
     for batch, tok, workers in pipeline.tokenized_batches(batches, s.resolved_index_workers):

@@ -96,11 +96,16 @@ class Library:
         return auto_model(self.store.get_meta("model") or None, self.store.passage_count(), incoming,
                           self.settings.encoder_max_passages)
 
+    @property
+    def chooses_model(self) -> bool:
+        """Whether "auto" chooses this library's model (config.auto_model), not the user."""
+        return self.requested_model == AUTO_MODEL
+
     def fit_model(self, incoming: int) -> bool:
         """Before `incoming` passages are added: under "auto", a library that would outgrow the
         encoder moves to the static model (its passages are embedded again, at the static model's
         speed). Call inside `writing()`. True when the model changed."""
-        if self.requested_model != AUTO_MODEL:
+        if not self.chooses_model:
             return False
         model = self._auto_model(incoming)
         if model == self.settings.model:
