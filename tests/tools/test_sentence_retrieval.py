@@ -9,6 +9,7 @@ import pytest
 from docsearch.config import STATIC_MODEL, Settings
 from docsearch.text.normalize import converter
 from docsearch.tools import sentence_retrieval as sr
+from docsearch.tools.evaluate import build_index, metrics, rank_lists, ranks_for
 
 from helpers import BENCH, SHARED, needs_bench
 
@@ -34,6 +35,15 @@ def test_the_sample_is_deterministic_and_a_smaller_one_is_its_prefix():
     assert [p.source for p in a] == ["un"] * 40 + ["tatoeba"] * 40
     small = sr.build_set(TRAIN, 10)
     assert small == a[:10] + a[40:50]
+
+
+def test_a_changed_sample_is_a_different_library():
+    # benchmark indexes are cached by corpus name (and only the first text): one changed
+    # sentence must not reuse the old index, whose ids would point at other sentences
+    pairs = sr.build_set(TRAIN, 5)
+    changed = pairs[:-1] + [replace(pairs[-1], zh=pairs[-1].zh + "。")]
+    assert sr.as_corpus(pairs).name == sr.as_corpus(list(pairs)).name
+    assert sr.as_corpus(pairs).name != sr.as_corpus(changed).name
 
 
 def test_the_sample_depends_on_the_text_not_the_file_order():
@@ -72,7 +82,8 @@ def test_background_lines_and_their_sentences_are_left_out():
 def test_a_small_sample_measures_sensibly_through_the_engine(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCSEARCH_CACHE_DIR", str(tmp_path / "cache"))
     # The static model: the encoder's ~30 s for this sample belongs in `docsearch eval`.
-    res = sr.measure(TRAIN, Settings(index_dir=tmp_path / "ix", model=STATIC_MODEL), per_source=20, misses=50)
+    settings = Settings(index_dir=tmp_path / "ix", model=STATIC_MODEL)
+    res = sr.measure(TRAIN, settings, build_index, rank_lists, per_source=20, misses=50)
     figs = res["figures"]
     assert set(figs) == {sr.GROUP, f"{sr.GROUP}:un", f"{sr.GROUP}:tatoeba"}
     assert figs[sr.GROUP]["hybrid"]["n"] == 40 and figs[f"{sr.GROUP}:un"]["hybrid"]["n"] == 20
@@ -86,10 +97,21 @@ def test_a_small_sample_measures_sensibly_through_the_engine(tmp_path, monkeypat
     # The misses listed are exactly the hybrid questions not at rank 1.
     assert len(res["misses"]) == round(40 * (1 - figs[sr.GROUP]["hybrid"]["R@1"]))
     assert all(m["rank"] != 1 and m["gold"] != m["top"] for m in res["misses"])
+    # The same figures as `docsearch eval` computes from the groups it is given (index cached).
+    groups, note = sr.sentence_groups(TRAIN, settings, build_index, rank_lists, per_source=20)
+    assert "20 UN + 20 Tatoeba" in note
+    w, w_en = settings.resolved_dense_weight, settings.resolved_dense_weight_translated
+    for label, lists, qs, rel in groups:
+        for mode in ("keyword", "dense", "hybrid"):
+            m = metrics(ranks_for(lists, qs, rel, w, mode, w_en))
+            assert (m["R@1"], m["R@5"], m["n"]) == tuple(figs[label][mode][k] for k in ("R@1", "R@5", "n"))
 
 
 def test_without_the_training_folder_the_group_is_skipped_with_a_note(tmp_path):
-    groups, note = sr.sentence_groups(tmp_path / "no-train", Settings(index_dir=tmp_path / "ix"))
+    def never(*args, **kwargs):
+        raise AssertionError("nothing is indexed without the sentences")
+
+    groups, note = sr.sentence_groups(tmp_path / "no-train", Settings(index_dir=tmp_path / "ix"), never, never)
     assert groups == [] and "skipped" in note
 
 

@@ -260,7 +260,7 @@ def evaluate(settings: Settings, bench: Path, sample: int = 0, tune: bool = Fals
     results["dense_weight"], results["dense_weight_translated"] = w, w_en
     # English sentences over their Traditional translations (../shared/train; issue 15): added
     # after tuning, so reported, never tuned on; skipped with a note where the folder is absent.
-    sentences, note = sentence_groups(bench.parent / "train", settings, progress, sample)
+    sentences, note = sentence_groups(bench.parent / "train", settings, build_index, rank_lists, progress, sample)
     groups += sentences
     results["notes"] = [note]
     figures: dict[str, dict] = {}
