@@ -118,10 +118,11 @@ def test_without_the_training_folder_the_group_is_skipped_with_a_note(tmp_path):
 @needs_bench()
 @pytest.mark.slow
 @pytest.mark.parametrize("with_train", [True, False])
-def test_eval_reports_the_group_or_notes_its_absence(tmp_path, monkeypatch, with_train):
+def test_eval_reports_the_group_or_notes_its_absence(tmp_path, tmp_path_factory, monkeypatch, with_train):
     from docsearch.tools import evaluate as evaluate_module
 
-    monkeypatch.setenv("DOCSEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    # one cache for both runs: the benchmark indexes are built once
+    monkeypatch.setenv("DOCSEARCH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "eval-cache"))
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "bench").symlink_to(BENCH)
