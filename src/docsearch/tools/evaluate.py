@@ -4,7 +4,8 @@ Benchmarks (see ../shared/bench/README.md):
 - mixed dev corpus: every DRCD (Traditional) and CMRC 2018 (Simplified) dev paragraph as one
   article; each question asked as written and converted to the other script;
 - XQuAD: English and Chinese questions over the 240 Chinese paragraphs;
-- seed questions over the shipped corpus (relevant = passage whose t2s text holds a gold string).
+- seed questions over the shipped corpus (relevant = passage whose t2s text holds a gold string);
+- English UN and Tatoeba sentences over their Traditional translations (tools/sentence_retrieval.py).
 Keyword and dense lists are computed once per question and fused for any weight, so keyword-only,
 dense-only and hybrid figures come from the same run, beside a plain bm25s baseline (character
 unigrams + bigrams of t2s text, default parameters) computed on the same questions.
@@ -30,6 +31,7 @@ from docsearch.retrieval.query import QueryError, analyze
 from docsearch.storage.base import FORMAT_VERSION
 from docsearch.text.normalize import converter
 from docsearch.tools.benchdata import Corpus, Question, load_mixed_dev, load_seed_questions, load_xquad
+from docsearch.tools.sentence_retrieval import sentence_groups
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # The modules whose code shapes a stored index: cached benchmark indexes are rebuilt when they change.
@@ -256,6 +258,11 @@ def evaluate(settings: Settings, bench: Path, sample: int = 0, tune: bool = Fals
         settings = replace(settings, dense_weight=w, dense_weight_translated=w_en)
     w, w_en = settings.resolved_dense_weight, settings.resolved_dense_weight_translated
     results["dense_weight"], results["dense_weight_translated"] = w, w_en
+    # English sentences over their Traditional translations (../shared/train; issue 15): added
+    # after tuning, so reported, never tuned on; skipped with a note where the folder is absent.
+    sentences, note = sentence_groups(bench.parent / "train", settings, build_index, rank_lists, progress, sample)
+    groups += sentences
+    results["notes"] = [note]
     figures: dict[str, dict] = {}
     for label, lists, qs, rel in groups:
         figures[label] = {mode: metrics(ranks_for(lists, qs, rel, w, mode, w_en))
