@@ -17,13 +17,14 @@ def format_report(res: dict) -> str:
     order = ["dev:as-written", "dev:converted", "drcd", "drcd:t2s", "cmrc", "cmrc:s2t",
              "drcd:heldout", "cmrc:heldout", "xquad:en", "xquad:zh"]
     rows = []
-    for label in order + sorted(k for k in figs if k.startswith(("seed:", "reworded:"))):
+    for label in order + sorted(k for k in figs if k.startswith(("seed:", "reworded:", "en->zh-Hant"))):
         if label not in figs:
             continue
         for mode in ("bm25_baseline", "keyword", "dense", "hybrid"):
             if mode in figs[label]:
                 rows.append((f"{label} {mode}", figs[label][mode]))
     out.append(_table("retrieval (a hit = a passage of the question's own paragraph)", rows))
+    out.extend(res.get("notes", []))
     a = res["answer_sentence_accuracy"]
     out.append(f"\nanswer sentence holds the gold answer (top passage): dev {a['dev']:.3f} "
                f"(DRCD {a['drcd']:.3f}, CMRC {a['cmrc']:.3f}; held-out 30% {a['heldout']:.3f})")

@@ -43,7 +43,11 @@ WEIGHT_GRID = [round(x, 2) for x in np.arange(0.0, 1.0001, 0.05)]
 # -- running -------------------------------------------------------------------------------
 def build_index(corpus: Corpus, settings: Settings, progress=None):
     """A DocSearch over the benchmark corpus, cached by content and indexing settings."""
-    key_src = json.dumps([corpus.name, len(corpus.articles), corpus.articles[0]["text"][:50],
+    # Every article's id and text: a changed sample of the same size must not reuse an old index.
+    content = hashlib.sha1()
+    for a in corpus.articles:
+        content.update(f"{a['id']}\t{a['title']}\t{a['text']}\n".encode("utf-8"))
+    key_src = json.dumps([corpus.name, len(corpus.articles), content.hexdigest(),
                           settings.model, settings.max_passage_chars, settings.heading_max_chars,
                           settings.words_weight, settings.grams_weight, "search.py",
                           FORMAT_VERSION, _code_fingerprint()], ensure_ascii=False)
