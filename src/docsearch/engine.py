@@ -167,7 +167,7 @@ class DocSearch:
     def _answer(self, question: str, q: Query, ranked: list[tuple[int, float]]) -> AskResponse:
         c = compose(q, self.ranker.results(ranked), self.confidence)
         return AskResponse(question, c.answers, c.passages, q.notes, q.terms, q.translations,
-                           answered=bool(c.answers), confidence=c.confidence)
+                           answered=bool(c.answers), confidence=c.confidence, off_topic=c.off_topic)
 
     def _allowed(self, filters: Filters | None) -> set[str] | None:
         """The ids of the articles the filters let through (None: no filter). Named articles are

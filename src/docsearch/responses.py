@@ -66,6 +66,9 @@ class AskResponse:
     # answer, and the passages are related reading only.
     answered: bool = True
     confidence: float = 1.0   # of the best passage's sentence, answered or not
+    # Declined because the question is far from everything the library holds (below the
+    # topicality gate, retrieval.topicality), not only for want of a confident sentence.
+    off_topic: bool = False
 
     def to_json(self) -> dict:
         out_passages = []
@@ -73,7 +76,8 @@ class AskResponse:
             d = r.to_json()
             d.update(answer_sentence=sent, answer_start=a, answer_end=b)
             out_passages.append(d)
-        return {"question": self.question, "answered": self.answered, "confidence": self.confidence,
+        return {"question": self.question, "answered": self.answered, "off_topic": self.off_topic,
+                "confidence": self.confidence,
                 "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
                             "citation": s.citation, "confidence": s.confidence} for s in self.answer],
                 "passages": out_passages, "understood_as": self.terms, "translations": self.translations,

@@ -34,7 +34,8 @@ def test_a_question_on_another_subject_is_declined_by_the_gate(seed):
     gate = model.params["gate"]
     for question in ("红烧肉怎么做才能肥而不腻?", "珍珠奶茶的粉圓要怎麼煮才會Q彈?", "How do I tune a guitar to drop D?"):
         assert model.topicality(analyze(question, 200)) < gate, question
-        assert seed.ask(question, k=3).answered is False
+        out = seed.ask(question, k=3).to_json()
+        assert out["answered"] is False and out["off_topic"] is True and out["passages"]
     for question in ("美国制造业回流的主要来源地是哪里?", "Which countries did reshoring companies come from?"):
         assert model.topicality(analyze(question, 200)) > gate, question
 
@@ -48,7 +49,7 @@ def test_a_question_the_library_cannot_answer_is_declined(seed):
 
 def test_an_answered_question_carries_confidences(seed):
     out = seed.ask("美国制造业回流的主要来源地是哪里?", k=3).to_json()
-    assert out["answered"] is True and out["answer"]
+    assert out["answered"] is True and out["answer"] and out["off_topic"] is False
     assert all(seed.confidence.threshold <= a["confidence"] <= 1 for a in out["answer"])
     assert out["confidence"] == out["answer"][0]["confidence"]
 

@@ -285,6 +285,18 @@ def test_library_table_headers_follow_the_interface_language(app):
     assert "标题" in list(app.dataframe[0].value.columns)
 
 
+def test_a_question_on_another_subject_says_it_is_far_from_the_library(app, seed):
+    app.text_input(key="question").set_value("红烧肉怎么做才能肥而不腻?")
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("离库中的内容都比较远" in w.value for w in app.warning)
+    assert not any("<sup class=\"cite\">" in m.value for m in app.markdown)
+    # Exported, it stays declined: the warning, then the passages as related reading.
+    md = export.answer_markdown(seed.ask("红烧肉怎么做才能肥而不腻?"), TEXT["en"])
+    assert "far from everything it holds" in md and f"## {TEXT['en']['related']}" in md
+    assert f"## {TEXT['en']['passages']}" not in md
+
+
 def test_a_question_the_library_cannot_answer_says_so(app):
     app.text_input(key="question").set_value("日本的养老金制度如何运作?")
     app.button[0].click().run()

@@ -88,7 +88,10 @@ def _show_search(out: dict) -> None:
 def _show_ask(out: dict) -> None:
     print(f"question: {out['question']}")
     _show_understood(out)
-    if not out.get("answered", bool(out["answer"])):
+    if out.get("off_topic"):
+        print("no reliable answer in the library: the question is far from everything it holds (perhaps a "
+              "subject it does not cover); the passages below are only the nearest reading")
+    elif not out.get("answered", bool(out["answer"])):
         print(f"no reliable answer in the library (confidence {out.get('confidence', 0):.2f}); "
               "the passages below are related reading")
     elif not out["answer"]:

@@ -36,6 +36,7 @@ class Composed:
     answers: list[AnswerSentence]                      # above the confidence threshold only
     passages: list[tuple[Result, str, int, int]]      # every passage, its best sentence and span
     confidence: float                                  # of the top passage's sentence
+    off_topic: bool = False                            # below the topicality gate
 
 
 def compose(q: Query, results: list[Result], model: ConfidenceModel | None = None) -> Composed:
@@ -63,7 +64,8 @@ def compose(q: Query, results: list[Result], model: ConfidenceModel | None = Non
         para = paragraph_at(r, choice.start)
         answers.append(AnswerSentence(sent, r.article_id, para, citation(r.title, r.article_id, para),
                                       r.rank, r.start + choice.start, r.start + choice.end, round(conf, 3)))
-    return Composed(answers[:MAX_ANSWER_SENTENCES], passages, round(top_confidence, 3))
+    off_topic = bool(model and results and model.below_gate(contrast))
+    return Composed(answers[:MAX_ANSWER_SENTENCES], passages, round(top_confidence, 3), off_topic)
 
 
 def paragraph_at(r: Result, offset_in_passage: int) -> int:

@@ -161,6 +161,12 @@ class ConfidenceModel:
         # An empty library is as far from any question as can be.
         return topicality.contrast(vector, best[0][1], lib.embedder) if best else -1.0
 
+    def below_gate(self, contrast: float) -> bool:
+        """Whether a question of this contrast is about something other than the library."""
+        params = self.params
+        gate = params.get("gate")
+        return bool(params.get("weights")) and gate is not None and contrast < gate
+
     def evidence(self, q: Query, passage: str, sentence: str, contrast: float = 0.0) -> Evidence:
         n_docs = max(self.store.passage_count(), 1)
         view = aligned_simplified(passage) + "\n" + canonical(passage)
@@ -194,8 +200,7 @@ class ConfidenceModel:
         w = params.get("weights")
         if not w:
             return 1.0  # never calibrated: every answer stands, as before calibration existed
-        gate = params.get("gate")
-        if gate is not None and ev.contrast < gate:
+        if self.below_gate(ev.contrast):
             return 0.0
         names = params.get("features", FEATURES[:4])   # files fitted before the names were stored
         z = float(params.get("bias", 0.0)) + sum(a * b for a, b in zip(w, ev.vector(names)))

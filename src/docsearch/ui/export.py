@@ -50,9 +50,13 @@ def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> s
     urls = urls or {}
     nums = citation_numbers(resp)
     lines = [f"# {resp.question}", "", f"## {t['answer']}", ""]
+    answered = getattr(resp, "answered", True)
+    if not answered:    # a declined question exports as declined, its passages as related reading
+        key = "off_topic" if getattr(resp, "off_topic", False) else "no_reliable_answer"
+        lines.append(t[key].format(conf=getattr(resp, "confidence", 0.0)))
     for a in resp.answer:
         lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}]")
-    lines += ["", f"## {t['passages']}", ""]
+    lines += ["", f"## {t['passages'] if answered else t['related']}", ""]
     for r, sent, _, _ in resp.passages:
         n = nums[(r.article_id, r.rank)]
         cite = citation_text(t, r.title, r.source, r.date, r.paragraph, r.paragraph_end, urls.get(r.article_id, ""))
