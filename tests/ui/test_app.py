@@ -291,6 +291,7 @@ def test_a_question_on_another_subject_says_it_is_far_from_the_library(app, seed
     assert not app.exception
     assert any("离库中的内容都比较远" in w.value for w in app.warning)
     assert not any("<sup class=\"cite\">" in m.value for m in app.markdown)
+    assert not any('class="ans"' in m.value for m in app.markdown)   # no sentence marked as its answer
     # Exported, it stays declined: the warning, then the passages as related reading.
     md = export.answer_markdown(seed.ask("红烧肉怎么做才能肥而不腻?"), TEXT["en"])
     assert "far from everything it holds" in md and f"## {TEXT['en']['related']}" in md

@@ -44,19 +44,25 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
     st.subheader(t["passages"] if getattr(resp, "answered", True) else t["related"])
     terms = resp.terms + [alt for tr in resp.translations for alt in tr["chinese"]]
     arts = {a.id: a for a in ds.articles()}
+    # A declined question's passages are related reading: no sentence of theirs is marked as
+    # its answer (the words searched for still are).
+    answered = getattr(resp, "answered", True)
     for r, sent, a, b in resp.passages:
-        _passage(ds, t, script, r, (a, b), terms, nums[(r.article_id, r.rank)], arts.get(r.article_id))
+        _passage(ds, t, script, r, (a, b), terms, nums[(r.article_id, r.rank)], arts.get(r.article_id), answered)
     _exports(t, resp, {aid: art.url for aid, art in arts.items() if art.url})
 
 
 def _passage(ds: DocSearch, t: dict, script: str, r: Any, answer_span: tuple[int, int], terms: list[str],
-             n: int, art: Any) -> None:
+             n: int, art: Any, mark_answer: bool = True) -> None:
     a, b = answer_span
     meta = " · ".join(safe(x) for x in (r.source, r.date) if x)
     head = (f'<div id="cite-{n}" class="passage-head">[{n}] {safe(convert_for_display(r.title, script))} · '
             f'{export.paragraph_label(t, r.paragraph, r.paragraph_end)}'
             + (f' <span class="passage-meta">· {meta}</span>' if meta else "") + "</div>")
-    spans = [(a, b, "ans")] + [(x, y, "term") for x, y in ds.highlight_spans(r.text, terms) if y <= a or x >= b]
+    if mark_answer:
+        spans = [(a, b, "ans")] + [(x, y, "term") for x, y in ds.highlight_spans(r.text, terms) if y <= a or x >= b]
+    else:
+        spans = [(x, y, "term") for x, y in ds.highlight_spans(r.text, terms)]
     st.markdown(head + f'<div class="passage">{marked(r.text, spans, script)}</div>', unsafe_allow_html=True)
     left, mid, right = st.columns([3, 2, 3])
     # The reading view opens at the paragraph holding the highlighted sentence (a passage can
