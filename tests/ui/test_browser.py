@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
+from docsearch.ui.texts import EXAMPLES
 from helpers import CORPUS, REPO
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -152,12 +153,14 @@ def test_hostile_urls_get_a_message(server, page, query, message):
 def test_example_question_runs_on_click(server, page):
     page.goto(f"{server}/")
     settled(page, "text=试试这些问题")
-    page.get_by_role("button", name="Where do reshored US factories go?").wait_for()
+    page.get_by_role("button", name=EXAMPLES[2]).wait_for()
     page.wait_for_timeout(500)  # widgets draw after the script run ends
     page.screenshot(path=str(ARTIFACTS / "start-page.png"), full_page=True)
-    page.get_by_role("button", name="Where do reshored US factories go?").click()
+    page.get_by_role("button", name=EXAMPLES[2]).click()
     settled(page, "mark.ans")
-    assert "q=Where" in page.url
+    assert "q=What" in page.url
+    # The example's answer is the sentence with the figures asked for.
+    assert "14.3%" in page.locator("mark.ans").first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "ask-english.png"), full_page=True)
 
 

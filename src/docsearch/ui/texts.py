@@ -142,4 +142,6 @@ LANGS = ("zh", "en")
 SCRIPTS = ("as-written", "zh-Hans", "zh-Hant")
 
 # Example questions about the shipped corpus (corpus/), one per script; the start page runs them.
-EXAMPLES = ("美国制造业回流的主要来源地是哪里?", "美國製造業就業人數如何變化?", "Where do reshored US factories go?")
+# Questions the shipped library answers well, one per script. (An example is the first thing a
+# new user clicks: "Where do reshored US factories go?" found a passage on smart factories first.)
+EXAMPLES = ("美国制造业回流的主要来源地是哪里?", "美國製造業就業人數如何變化?", "What share of US imports came from China in 2022?")
