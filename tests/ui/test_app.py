@@ -346,3 +346,10 @@ def test_several_lookup_words_combine_with_or_or_and(app):
     both = [m.value for m in app.markdown if '<mark class="ans">' in m.value]
     assert all(("芯片" in v or "晶片" in v) and "墨西哥" in v for v in both)
     assert len(both) < any_count
+
+
+def test_a_character_split_off_a_longer_term_is_not_marked_on_its_own():
+    from docsearch.ui.answer import highlight_terms
+
+    assert highlight_terms(["占", "比", "占比", "美国", "进口", "美国"]) == ["占比", "美国", "进口"]
+    assert highlight_terms(["铜", "价格"]) == ["铜", "价格"]

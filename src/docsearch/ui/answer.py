@@ -42,7 +42,7 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
                      f"[{nums[(a.article_id, a.passage_rank)]}]</a></sup>" for a in resp.answer]
         st.markdown("<br>".join(sentences), unsafe_allow_html=True)
     st.subheader(t["passages"] if getattr(resp, "answered", True) else t["related"])
-    terms = resp.terms + [alt for tr in resp.translations for alt in tr["chinese"]]
+    terms = highlight_terms(resp.terms + [alt for tr in resp.translations for alt in tr["chinese"]])
     arts = {a.id: a for a in ds.articles()}
     # A declined question's passages are related reading: no sentence of theirs is marked as
     # its answer (the words searched for still are).
@@ -50,6 +50,14 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
     for r, sent, a, b in resp.passages:
         _passage(ds, t, script, r, (a, b), terms, nums[(r.article_id, r.rank)], arts.get(r.article_id), answered)
     _exports(t, resp, {aid: art.url for aid, art in arts.items() if art.url})
+
+
+def highlight_terms(terms: list[str]) -> list[str]:
+    """The terms to mark in passages: a single character that is part of a longer term (比 of 占比,
+    split off by segmentation) would mark that character everywhere (出口比上年), so it goes;
+    a single character searched for on its own (铜) stays."""
+    longer = [t for t in terms if len(t) > 1]
+    return [t for t in dict.fromkeys(terms) if len(t) > 1 or not any(t in w for w in longer)]
 
 
 def _passage(ds: DocSearch, t: dict, script: str, r: Any, answer_span: tuple[int, int], terms: list[str],
