@@ -138,3 +138,16 @@ def test_english_question_shows_its_translation(ix):
 def test_bench_reports_latency(ix):
     rc, out, err = run(ix, "bench", "--queries", "20")
     assert rc == 0 and "search: median" in out and "ask: mean" in out
+
+
+def test_calibrate_abstain_refuses_a_gate_beyond_the_decline_budget(tmp_path):
+    code, out, err = run(tmp_path / "ix", "calibrate-abstain", "--gate-declined", "0.5", "--dry-run")
+    assert code == 2 and "--gate-declined" in err and "Traceback" not in err
+
+
+def test_ask_says_when_a_question_is_far_from_the_library(ix):
+    code, out, _ = run(ix, "ask", "红烧肉怎么做才能肥而不腻?", "-k", "2")
+    assert code == 0 and "far from everything it holds" in out
+    code, out, _ = run(ix, "ask", "红烧肉怎么做才能肥而不腻?", "-k", "2", "--json")
+    doc = json.loads(out)
+    assert doc["answered"] is False and doc["off_topic"] is True and doc["answer"] == [] and doc["passages"]

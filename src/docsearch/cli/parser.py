@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "in-house seed sets)")
     p.add_argument("--max-declined", type=float, default=0.03, help="share of answerable calibration "
                    "questions the threshold may decline (default 0.03)")
+    p.add_argument("--gate-declined", type=float, default=0.02, help="share of answerable calibration questions "
+                   "the topicality gate may decline, within --max-declined (default 0.02)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
     p = cmd("bench", "query latency on the current index (median and p95); with --sizes, the scale "
                      "benchmark on synthetic corpora of those sizes")
