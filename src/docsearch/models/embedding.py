@@ -214,8 +214,8 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 
 _models: dict[str, object] = {}
-RECENT_QUERIES = 64
 _models_lock = threading.Lock()
+RECENT_QUERIES = 64   # query vectors an Embedder keeps (a question's vector is read more than once)
 
 
 class Embedder:
