@@ -77,8 +77,7 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
     grams = question_grams(question_canonical) if grams is None else grams
     expects_number = bool(_EXPECTS_NUMBER.search(question_canonical))
     expects_time = bool(_EXPECTS_TIME.search(question_canonical))
-    unit_match = _UNIT.search(question_canonical)
-    unit = re.compile(_NUMERAL + r"+\s*" + re.escape(unit_match.group(1))) if unit_match else None
+    unit = _unit_pattern(question_canonical)
     spans = sentence_spans(text) or [(0, len(text))]
     sentences = [canonical(text[a:b]) for a, b in spans]
     held = [set(segment.char_grams(s)) for s in sentences]
@@ -117,6 +116,12 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
     return best
 
 
+def _unit_pattern(question_canonical: str) -> re.Pattern | None:
+    """A count in the unit the question asks for (多少辆 -> a numeral then 辆), if it names one."""
+    unit = _UNIT.search(question_canonical)
+    return re.compile(_NUMERAL + r"+\s*" + re.escape(unit.group(1))) if unit else None
+
+
 def holds_expected_type(question_canonical: str, sentence: str) -> bool:
     """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
     how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆); the same
@@ -125,8 +130,8 @@ def holds_expected_type(question_canonical: str, sentence: str) -> bool:
         return False
     if _EXPECTS_NUMBER.search(question_canonical) and not _NUMBER.search(sentence):
         return False
-    unit = _UNIT.search(question_canonical)
-    return not unit or bool(re.search(_NUMERAL + r"+\s*" + re.escape(unit.group(1)), sentence))
+    unit = _unit_pattern(question_canonical)
+    return unit is None or bool(unit.search(sentence))
 
 
 def _same_paragraph(text: str, gap_start: int, gap_end: int) -> bool:

@@ -33,8 +33,7 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
     st.subheader(t["answer"])
     if not getattr(resp, "answered", True):
         # Below the calibrated confidence: say so, and offer the passages as related reading only.
-        key = "off_topic" if getattr(resp, "off_topic", False) else "no_reliable_answer"
-        st.warning(t[key].format(conf=getattr(resp, "confidence", 0.0)))
+        st.warning(export.declined_message(resp, t))
     else:
         # One block for all sentences: one element per sentence would put a gap between each.
         sentences = [f"{safe(convert_for_display(a.text, script))} <sup class=\"cite\">"

@@ -45,6 +45,13 @@ def citation_numbers(resp: Any) -> dict[tuple[str, int], int]:
     return nums
 
 
+def declined_message(resp: Any, t: dict) -> str:
+    """Why a declined question has no answer, in the interface language: far from everything the
+    library holds (the topicality gate), or no sentence confident enough."""
+    key = "off_topic" if getattr(resp, "off_topic", False) else "no_reliable_answer"
+    return t[key].format(conf=getattr(resp, "confidence", 0.0))
+
+
 def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> str:
     """The answer with its numbered citations and the cited passages, as Markdown."""
     urls = urls or {}
@@ -52,8 +59,7 @@ def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> s
     lines = [f"# {resp.question}", "", f"## {t['answer']}", ""]
     answered = getattr(resp, "answered", True)
     if not answered:    # a declined question exports as declined, its passages as related reading
-        key = "off_topic" if getattr(resp, "off_topic", False) else "no_reliable_answer"
-        lines.append(t[key].format(conf=getattr(resp, "confidence", 0.0)))
+        lines.append(declined_message(resp, t))
     for a in resp.answer:
         lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}]")
     lines += ["", f"## {t['passages'] if answered else t['related']}", ""]
