@@ -18,16 +18,8 @@ from pathlib import Path
 from docsearch.config import cache_dir, load_settings
 from docsearch.retrieval.query import QueryError, analyze
 from docsearch.tools.benchdata import default_bench_dir, load_xquad
-from docsearch.tools.evaluate import (
-    Lists,
-    _passage_articles,
-    _passage_text_t2s,
-    _seed_index,
-    build_index,
-    metrics,
-    rank_lists,
-    ranks_for,
-)
+from docsearch.tools.evaluate import _passage_articles, _passage_text_t2s, _seed_index, build_index, rank_lists
+from docsearch.tools.ranks import Lists, metrics, ranks_for
 
 
 def main() -> None:

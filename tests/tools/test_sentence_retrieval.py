@@ -9,7 +9,8 @@ import pytest
 from docsearch.config import STATIC_MODEL, Settings
 from docsearch.text.normalize import converter
 from docsearch.tools import sentence_retrieval as sr
-from docsearch.tools.evaluate import build_index, metrics, rank_lists, ranks_for
+from docsearch.tools.evaluate import build_index, rank_lists
+from docsearch.tools.ranks import metrics, ranks_for
 
 from helpers import BENCH, SHARED, needs_bench
 

@@ -17,7 +17,7 @@ import json
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,11 +26,11 @@ import numpy as np
 from docsearch.config import AUTO_MODEL, Settings, auto_model, cache_dir, calibrated_fusion, store_calibration
 from docsearch.engine import DocSearch
 from docsearch.ingest import Article
-from docsearch.retrieval.fusion import fuse
 from docsearch.retrieval.query import QueryError, analyze
 from docsearch.storage.base import FORMAT_VERSION
 from docsearch.text.normalize import converter
 from docsearch.tools.benchdata import Corpus, Question, load_mixed_dev, load_seed_questions, load_xquad
+from docsearch.tools.ranks import Lists, metrics, ranked_by, ranks_for
 from docsearch.tools.sentence_retrieval import sentence_groups
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -38,7 +38,6 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 INDEX_MODULES = ("text/normalize.py", "text/segment.py", "text/chunk.py", "text/tokens.py",
                  "storage/embedded/sqlite.py")
 MILVUS_MODULES = ("storage/milvus/store.py", "storage/milvus/terms.py", "storage/milvus/keyword.py")
-KS = (1, 5, 10)
 WEIGHT_GRID = [round(x, 2) for x in np.arange(0.0, 1.0001, 0.05)]
 # -- running -------------------------------------------------------------------------------
 def build_index(corpus: Corpus, settings: Settings, progress=None):
@@ -82,13 +81,6 @@ def _code_fingerprint(modules: tuple[str, ...] = INDEX_MODULES,
     return h.hexdigest()[:12]
 
 
-@dataclass
-class Lists:
-    keyword: list[tuple[int, float]]
-    dense: list[tuple[int, float]]
-    translated: bool = False   # English words were translated: fused with the translated weight
-
-
 def rank_lists(ds, questions: list[Question], with_dense: bool, n: int = 100) -> list[Lists]:
     """Keyword and dense candidate lists for every question (dense queries batch-encoded)."""
     out: list[Lists] = []
@@ -115,36 +107,6 @@ def _passage_articles(ds) -> dict[int, str]:
 def _passage_text_t2s(ds) -> dict[int, str]:
     t2s = converter("t2s")
     return {pid: t2s.convert(p.text) for pid, p in ds.store.passages(ds.store.passage_ids()).items()}
-
-
-def _rank_of(ranked: list[int], relevant) -> int | None:
-    for pos, pid in enumerate(ranked[:10], start=1):
-        if relevant(pid):
-            return pos
-    return None
-
-
-def metrics(ranks: list[int | None]) -> dict[str, float]:
-    n = max(len(ranks), 1)
-    out = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in KS}
-    out["MRR@10"] = sum(1.0 / r for r in ranks if r is not None) / n
-    out["n"] = len(ranks)
-    return out
-
-
-def ranks_for(lists: list[Lists], questions: list[Question], relevant_fn, w: float, mode: str,
-              w_translated: float | None = None) -> list[int | None]:
-    out = []
-    for lst, q in zip(lists, questions):
-        wq = w_translated if (lst.translated and w_translated is not None) else w
-        if mode == "keyword":
-            ranked = lst.keyword
-        elif mode == "dense":
-            ranked = lst.dense
-        else:
-            ranked = fuse(lst.keyword, lst.dense, wq) if lst.keyword else lst.dense
-        out.append(_rank_of([pid for pid, _ in ranked], relevant_fn(q)))
-    return out
 
 
 def bm25_baseline(corpus_articles: list[dict]) -> Callable[[list[Question]], list[int | None]]:
@@ -183,7 +145,7 @@ def answer_accuracy(ds, lists: list[Lists], questions: list[Question], w: float)
     t2s = converter("t2s")
     hits = 0
     for lst, q in zip(lists, questions):
-        ranked = fuse(lst.keyword, lst.dense, w) if lst.keyword else lst.dense
+        ranked = ranked_by(lst, "hybrid", w)
         if not ranked:
             continue
         passages = ds.answer_for(q.text, ranked[:1]).passages

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from docsearch.config import Settings
-from docsearch.retrieval.fusion import fuse
 from docsearch.text.normalize import canonical, converter, is_han
 from docsearch.tools.benchdata import Corpus, Question
+from docsearch.tools.ranks import DEPTH, MODES, metrics, ranked_by, ranks_for
 
 GROUP = "en->zh-Hant sentences"
 UN_FILE = "un_parallel_dev_test_en_zh.jsonl"
@@ -164,33 +164,24 @@ def sentence_groups(train: Path, settings: Settings, build: Build, rank: Rank, p
 
 def measure(train: Path, settings: Settings, build: Build, rank: Rank, per_source: int = PER_SOURCE,
             misses: int = 0) -> dict:
-    """R@1/5/10 per group and mode (the model's calibrated fusion weights, as `eval` fuses), and up
-    to `misses` hybrid misses (English, gold sentence, its rank, the passage ranked first)."""
+    """R@1/5/10 and MRR@10 per group and mode (tools.ranks, with the model's calibrated fusion
+    weights, as `eval` computes them), and up to `misses` hybrid misses (English, gold sentence,
+    its rank within the first ten, the sentence ranked first)."""
     pairs, _, questions, lists, owner = _ranked(train, settings, build, rank, per_source=per_source)
     text = {p.id: p.zh for p in pairs}
     w, w_en = settings.resolved_dense_weight, settings.resolved_dense_weight_translated
-
-    def ranked_ids(lst, mode: str) -> list[str | None]:
-        fused = fuse(lst.keyword, lst.dense, w_en if lst.translated else w) if lst.keyword else lst.dense
-        return [owner.get(pid) for pid, _ in {"keyword": lst.keyword, "dense": lst.dense}.get(mode, fused)]
-
-    def rank_of(lst, q: Question, mode: str) -> int | None:
-        ids, (gold,) = ranked_ids(lst, mode), q.gold
-        return ids.index(gold) + 1 if gold in ids else None
-
     figures: dict = {}
-    for label, ls, qs, _ in _groups(questions, lists, owner):
-        for mode in ("keyword", "dense", "hybrid"):
-            ranks = [rank_of(lst, q, mode) for lst, q in zip(ls, qs)]
-            figures.setdefault(label, {})[mode] = {
-                **{f"R@{k}": sum(1 for r in ranks if r and r <= k) / max(len(ranks), 1) for k in (1, 5, 10)},
-                "n": len(ranks)}
+    for label, ls, qs, relevant in _groups(questions, lists, owner):
+        figures[label] = {mode: metrics(ranks_for(ls, qs, relevant, w, mode, w_en)) for mode in MODES}
     out = {"model": settings.model, "note": _note(pairs, train), "dense_weight": w,
            "dense_weight_translated": w_en, "figures": figures, "misses": []}
     for lst, q in zip(lists, questions):
-        r = rank_of(lst, q, "hybrid")
-        if r != 1 and len(out["misses"]) < misses:
-            top = ranked_ids(lst, "hybrid")[:1]
+        if len(out["misses"]) >= misses:
+            break
+        gold = next(iter(q.gold))
+        top = [owner.get(pid) for pid, _ in ranked_by(lst, "hybrid", w, w_en)[:DEPTH]]
+        if top[:1] != [gold]:
             out["misses"].append({"source": q.group.rsplit(":", 1)[1], "en": q.text, "gold": q.answers[0],
-                                  "rank": r, "top": text.get(top[0], "") if top else ""})
+                                  "rank": top.index(gold) + 1 if gold in top else None,
+                                  "top": text.get(top[0], "") if top else ""})
     return out
