@@ -1,4 +1,5 @@
 """Page logic of the Streamlit app, run with streamlit's AppTest on a private copy of the seed index."""
+import re
 import shutil
 
 import pytest
@@ -31,6 +32,9 @@ def test_ask_shows_the_answer_with_a_citation(app):
     assert not app.exception
     page = html_of(app)
     assert "6.89" in page and '<mark class="ans">' in page and "[1]" in page
+    # Each answer sentence carries its calibrated confidence.
+    shown = [float(x) for x in re.findall(r"置信度 ([01]\.[0-9]{2})", page)]
+    assert shown and all(0.0 <= c <= 1.0 for c in shown)
     assert "田纳西州的平均工业电价是多少?" in str(app.query_params["q"])  # shareable URL
 
 
@@ -208,6 +212,7 @@ def test_copy_citation_and_exports(app, seed):
     resp = seed.ask("田纳西州的平均工业电价是多少?")
     md = export.answer_markdown(resp, TEXT["en"])
     assert md.startswith("# 田纳西州") and "[1]" in md and "> " in md
+    assert f"[1] (confidence {resp.answer[0].confidence:.2f})" in md
     import csv
     import io
     import json
@@ -353,3 +358,6 @@ def test_a_character_split_off_a_longer_term_is_not_marked_on_its_own():
 
     assert highlight_terms(["占", "比", "占比", "美国", "进口", "美国"]) == ["占比", "美国", "进口"]
     assert highlight_terms(["铜", "价格"]) == ["铜", "价格"]
+    # A unit after a number is marked with its number, not in every year the article names.
+    assert highlight_terms(["2022", "年", "美国", "时薪"]) == ["2022", "2022年", "美国", "时薪"]
+    assert highlight_terms(["年", "增速"]) == ["年", "增速"]

@@ -36,9 +36,12 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
         st.warning(export.declined_message(resp, t))
     else:
         # One block for all sentences: one element per sentence would put a gap between each.
+        # Each sentence with its calibrated confidence: a researcher weighs a 0.55 answer differently.
         sentences = [f"{safe(convert_for_display(a.text, script))} <sup class=\"cite\">"
                      f"<a href=\"#cite-{nums[(a.article_id, a.passage_rank)]}\">"
-                     f"[{nums[(a.article_id, a.passage_rank)]}]</a></sup>" for a in resp.answer]
+                     f"[{nums[(a.article_id, a.passage_rank)]}]</a></sup>"
+                     f' <span class="passage-meta">{t["confidence"]} {a.confidence:.2f}</span>'
+                     for a in resp.answer]
         st.markdown("<br>".join(sentences), unsafe_allow_html=True)
     st.subheader(t["passages"] if getattr(resp, "answered", True) else t["related"])
     terms = highlight_terms(resp.terms + [alt for tr in resp.translations for alt in tr["chinese"]])
@@ -53,10 +56,17 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
 
 def highlight_terms(terms: list[str]) -> list[str]:
     """The terms to mark in passages: a single character that is part of a longer term (比 of 占比,
-    split off by segmentation) would mark that character everywhere (出口比上年), so it goes;
-    a single character searched for on its own (铜) stays."""
+    split off by segmentation) would mark that character everywhere (出口比上年), so it goes; one
+    that follows a number is its unit (2022 年) and is marked with it (2022年), not on its own in
+    every year of the article; a single character searched for on its own (铜) stays."""
     longer = [t for t in terms if len(t) > 1]
-    return [t for t in dict.fromkeys(terms) if len(t) > 1 or not any(t in w for w in longer)]
+    out: list[str] = []
+    for prev, term in zip([""] + terms, terms):
+        if len(term) == 1 and prev[-1:].isdigit():
+            out.append(prev + term)
+        elif len(term) > 1 or not any(term in w for w in longer):
+            out.append(term)
+    return list(dict.fromkeys(out))
 
 
 def _passage(ds: DocSearch, t: dict, script: str, r: Any, answer_span: tuple[int, int], terms: list[str],

@@ -61,7 +61,7 @@ def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> s
     if not answered:    # a declined question exports as declined, its passages as related reading
         lines.append(declined_message(resp, t))
     for a in resp.answer:
-        lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}]")
+        lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}] ({t['confidence']} {a.confidence:.2f})")
     lines += ["", f"## {t['passages'] if answered else t['related']}", ""]
     for r, sent, _, _ in resp.passages:
         n = nums[(r.article_id, r.rank)]
