@@ -62,3 +62,12 @@ def test_names_written_in_pinyin_search_their_chinese_names():
 def test_companies_are_enterprises_in_this_domain():
     groups = {g.source: g.alternatives for g in translate("Why do companies move factories?")}
     assert groups["companies"][0] == "企业" and "连队" not in groups["companies"]
+
+
+def test_a_lone_letter_is_a_label_not_a_dictionary_word():
+    # CC-CEDICT lists D as the Roman 500 and B as bacillus; in a question they are labels.
+    for text, word in (("vitamin D deficiency", "deficiency"), ("Plan B for the C-suite", "plan")):
+        groups = translate(text)
+        assert all(len(g.source) > 1 for g in groups), groups
+        assert word in [g.source for g in groups]
+    assert not any(a in ("五百", "杆菌", "摄氏度") for g in translate("Plan B, vitamin D, drop D") for a in g.alternatives)

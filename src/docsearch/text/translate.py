@@ -135,7 +135,8 @@ def translate(text: str) -> list[Group]:
                 forms = list(dict.fromkeys([phrase, " ".join(senses.base(w) for w in span)]))
                 alts = next(((gloss[f], ()) for f in forms if f in gloss), None)
                 alts = alts or next((senses.choose(senses.candidates(f)) for f in forms if f in table), None)
-            elif phrase in LIGHT:
+            elif phrase in LIGHT or (len(phrase) == 1 and phrase.isalpha()):
+                # A lone letter is a label (plan B, vitamin D), not the dictionary's 杆菌 or 五百.
                 break
             else:
                 # A verb's forms are not the glossary's nouns ("issued" is not 期, an issue).
