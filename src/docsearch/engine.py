@@ -187,9 +187,12 @@ class DocSearch:
         resp.filters = _described(filters)
         return resp
 
-    def lookup_words(self, text: str, filters: Filters | None = None, every: bool = False) -> LookupResponse:
-        """Passages holding any (with `every`: all) of several keywords (a quoted phrase is one)."""
-        resp = lookup_mod.lookup_words(self.store, text, self._allowed(filters), every)
+    def lookup_words(self, text: str | list[str], filters: Filters | None = None, every: bool = False) -> LookupResponse:
+        """Passages holding any (with `every`: all) of several keywords: the words of `text` (a
+        quoted phrase is one), or each item of a list."""
+        allowed = self._allowed(filters)
+        resp = (lookup_mod.lookup_keywords(self.store, text, allowed, every) if isinstance(text, list)
+                else lookup_mod.lookup_words(self.store, text, allowed, every))
         resp.filters = _described(filters)
         return resp
 

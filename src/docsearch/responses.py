@@ -107,6 +107,9 @@ class LookupResponse:
     forms: list[str]
     results: list[LookupHit]
     filters: dict = field(default_factory=dict)
+    # Several keywords: how they combine ("any" or "all") and each one's own forms and counts.
+    per_keyword: list[dict] = field(default_factory=list)
+    combine: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -129,6 +132,7 @@ class LookupResponse:
         return {"keyword": self.keyword, "count": len(self.results), "forms": self.forms,
                 "occurrences": sum(len(h.matches) for h in self.results),
                 "per_article": self.counts, "results": [h.to_json() for h in self.results],
+                **({"combine": self.combine, "per_keyword": self.per_keyword} if self.per_keyword else {}),
                 **({"filters": self.filters} if self.filters else {})}
 
 

@@ -81,6 +81,22 @@ def test_lookup_and_show(ix):
     assert rc == 0 and "¶1" in out
 
 
+def test_lookup_of_several_keywords_counts_each_and_combines_them(ix):
+    single = {w: json.loads(run(ix, "lookup", w, "--json")[1]) for w in ("芯片", "墨西哥")}
+    rc, out, err = run(ix, "lookup", "芯片", "墨西哥", "--json")
+    anyof = json.loads(out)
+    assert rc == 0 and anyof["combine"] == "any"
+    assert [(k["keyword"], k["passages"]) for k in anyof["per_keyword"]] == [
+        (w, single[w]["count"]) for w in ("芯片", "墨西哥")]
+    ids = {w: {(r["article_id"], r["paragraph"]) for r in d["results"]} for w, d in single.items()}
+    assert {(r["article_id"], r["paragraph"]) for r in anyof["results"]} == ids["芯片"] | ids["墨西哥"]
+    allof = json.loads(run(ix, "lookup", "芯片", "墨西哥", "--all", "--json")[1])
+    assert allof["combine"] == "all" and 0 < allof["count"] < anyof["count"]
+    assert {(r["article_id"], r["paragraph"]) for r in allof["results"]} == ids["芯片"] & ids["墨西哥"]
+    rc, out, err = run(ix, "lookup", "芯片", "墨西哥", "--limit", "2")
+    assert rc == 0 and "芯片 (" in out and "2 passages" in out
+
+
 def test_add_remove_verify(ix, tmp_path):
     f = tmp_path / "note.md"
     f.write_text("---\ntitle: 测试\nsource: 手写\n---\n墨西哥近岸外包的厂房租金上涨了三成。", encoding="utf-8")

@@ -256,7 +256,13 @@ def test_lookup_says_what_it_searched(app):
     combine = app.radio(key="lookup_combine")          # several words: OR (the default) or AND
     assert combine.value == "any" and combine.options == ["任一个词(或):列出含有其中任一个词的段落",
                                                           "所有词(且):只列出同时含有每个词的段落"]
-    assert "个段落含有该词" in html_of(app)
+    # The count says how the words were combined (the issue asks for look-up counts labelled as such).
+    assert "个段落含有其中任一个词" in html_of(app)
+    combine.set_value("all").run()
+    assert "个段落同时含有每个词" in html_of(app)
+    app.text_input(key="keyword").set_value("晶片")
+    app.button[0].click().run()
+    assert "个段落含有该词" in html_of(app) and not any("词" in d.value.columns for d in app.dataframe)
 
 
 def test_refusals_name_the_uploaded_file_in_the_interface_language():
@@ -346,6 +352,11 @@ def test_several_lookup_words_combine_with_or_or_and(app):
     assert not app.exception
     any_count = len([m for m in app.markdown if "¶" in m.value or "第" in m.value])
     assert app.radio(key="lookup_combine").value == "any"
+    # Each word's own count beside the union's: the union is at least the larger, at most the sum.
+    words = next(d.value for d in app.dataframe if "词" in d.value.columns)
+    assert list(words["词"]) == ["芯片 / 晶片", "墨西哥"] or list(words["词"]) == ["晶片 / 芯片", "墨西哥"]
+    union = int(re.search(r"\*\*(\d+)\*\* 个段落含有其中任一个词", html_of(app)).group(1))
+    assert max(words["段落数"]) <= union <= sum(words["段落数"])
     app.radio(key="lookup_combine").set_value("all").run()
     assert not app.exception
     both = [m.value for m in app.markdown if '<mark class="ans">' in m.value]

@@ -70,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=int, default=10 if name == "search" else 5, help="how many passages")
         p.add_argument("--json", action="store_true")
         _filter_options(p)
-    p = cmd("lookup", "every passage that contains a keyword, in corpus order")
-    p.add_argument("keyword")
+    p = cmd("lookup", "every passage that contains a keyword, in corpus order; with several keywords, "
+            "every passage containing any of them (--all: every one of them), with each one's counts")
+    p.add_argument("keyword", nargs="+", help="a word or phrase (quote a phrase with spaces)")
+    p.add_argument("--all", action="store_true", help="several keywords: only passages containing every one")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true")
     _filter_options(p)

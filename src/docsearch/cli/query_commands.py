@@ -116,11 +116,18 @@ def _cmd_ask(args, settings: Settings) -> int:
 def _cmd_lookup(args, settings: Settings) -> int:
     filters = filters_from(args)
     ds = engine(settings)
-    resp = ds.lookup(args.keyword, limit=args.limit, filters=filters)
+    if len(args.keyword) == 1:
+        resp = ds.lookup(args.keyword[0], limit=args.limit, filters=filters)
+    else:
+        resp = ds.lookup_words(args.keyword, filters=filters, every=args.all)
+        resp.results = resp.results[:args.limit] if args.limit else resp.results
     if args.json:
         print_json(resp.to_json())
         return EXIT_OK
     print(f"keyword: {resp.keyword}  (forms: {', '.join(resp.forms)})")
+    if resp.per_keyword:
+        print(f"passages containing {'every one' if resp.combine == 'all' else 'any'} of: " + "; ".join(
+            f"{k['keyword']} ({k['passages']} passages, {k['occurrences']} occurrences)" for k in resp.per_keyword))
     for h in resp.results:
         marked, last = [], 0
         for a, b in h.matches:

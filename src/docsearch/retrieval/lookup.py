@@ -57,17 +57,29 @@ def split_keywords(text: str) -> list[str]:
 
 def lookup_words(store: Store, text: str, allowed: set[str] | None = None, every: bool = False) -> LookupResponse:
     """Passages holding any of the keywords in `text` (see split_keywords), or with `every` all
-    of them, in corpus order, each with the occurrences of all of them."""
-    keywords = split_keywords(text)
+    of them: lookup_keywords over the words of a look-up box."""
+    resp = lookup_keywords(store, split_keywords(text), allowed, every)
+    resp.keyword = text
+    return resp
+
+
+def lookup_keywords(store: Store, keywords: list[str], allowed: set[str] | None = None,
+                    every: bool = False) -> LookupResponse:
+    """Passages holding any of `keywords` (each a word or phrase), or with `every` all of them, in
+    corpus order, each with the occurrences of all of them; with each keyword's own counts."""
+    keywords = [k for k in keywords if k.strip()]
     if not keywords:
         raise QueryError("empty keyword: type a word or phrase to look up")
     hits: dict[int, LookupHit] = {}
     forms: list[str] = []
     holding: list[set[int]] = []
+    per_keyword = []
     for word in keywords:
         resp = lookup(store, word, allowed=allowed)
         forms += [f for f in resp.forms if f not in forms]
         holding.append({h.passage_id for h in resp.results})
+        per_keyword.append({"keyword": word, "forms": resp.forms, "passages": len(resp.results),
+                            "occurrences": sum(len(h.matches) for h in resp.results)})
         for h in resp.results:
             prev = hits.get(h.passage_id)
             hits[h.passage_id] = h if prev is None else replace(
@@ -76,4 +88,6 @@ def lookup_words(store: Store, text: str, allowed: set[str] | None = None, every
         hits = {pid: h for pid, h in hits.items() if all(pid in s for s in holding)}
     order = store.article_order()
     results = sorted(hits.values(), key=lambda h: (order.get(h.article_id, 0), h.paragraph, h.passage_id))
-    return LookupResponse(text, forms, results)
+    return LookupResponse(" ".join(keywords), forms, results,
+                          per_keyword=per_keyword if len(keywords) > 1 else [],
+                          combine=("all" if every else "any") if len(keywords) > 1 else "")

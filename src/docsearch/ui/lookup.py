@@ -5,6 +5,7 @@ import streamlit as st
 
 from docsearch.engine import DocSearch
 from docsearch.errors import QueryError
+from docsearch.retrieval.lookup import split_keywords
 from docsearch.text.normalize import convert_for_display
 from docsearch.ui.export import lookup_csv, paragraph_label
 from docsearch.ui.filters import filter_box
@@ -26,7 +27,7 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
     ss["keyword_shown"] = kw
     if not kw.strip():
         return
-    several = len(_words(kw)) > 1
+    several = len(split_keywords(kw)) > 1
     # Several words: any of them (OR) or all of them in one passage (AND), the user's choice.
     every = several and st.radio(t["combine"], ["any", "all"], horizontal=True, key="lookup_combine",
                                  format_func=lambda m: t["combined_" + ("or" if m == "any" else "and")]) == "all"
@@ -41,7 +42,10 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
     # Say what was searched: every script/vocabulary form (how several words combine is the
     # choice above).
     st.caption(f"{t['forms']}: " + " / ".join(safe(f) for f in resp.forms), unsafe_allow_html=True)
-    st.markdown(t["lookup_count"].format(n=len(results), m=total))
+    count_key = "lookup_count" if not several else "lookup_count_all" if every else "lookup_count_any"
+    st.markdown(t[count_key].format(n=len(results), m=total))
+    if resp.per_keyword:
+        _per_word(t, resp)
     if not results:
         st.info(t["no_results"])
         return
@@ -58,7 +62,8 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
                   args=(h.article_id, h.paragraph), type="tertiary")
 
 
-def _words(kw: str) -> list[str]:
-    """The keywords of the box as the engine splits them: a quoted phrase is one."""
-    text = kw.strip()
-    return [text] if text[:1] in '"“' else text.split()
+def _per_word(t: dict, resp) -> None:
+    """Each word's own passages and occurrences (in all its forms), whichever way they combine:
+    a researcher comparing 晶片 with 墨西哥 wants each one's count, not only the union's."""
+    st.dataframe([{t["col_word"]: " / ".join(k["forms"]), t["col_passages"]: k["passages"],
+                   t["col_occurrences"]: k["occurrences"]} for k in resp.per_keyword], hide_index=True)
