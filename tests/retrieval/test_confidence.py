@@ -22,9 +22,9 @@ def test_the_shipped_models_were_fitted_and_measured():
         # What the fitted model measured on the held-out split when it was written (see README).
         assert test["answerable"] > 0 and test["unanswerable"] > 0
         assert test["answerable_declined"] <= 0.05 * test["answerable"]
-    # The default encoder reads the contrast and has a gate; a model never calibrated gets the
-    # lexical entry.
-    assert "contrast" in load_params(ENCODER_MODEL)["features"] and "gate" in load_params(ENCODER_MODEL)
+    # The default encoder has a topicality gate (its questions' contrast is measured); a model
+    # never calibrated gets the lexical entry.
+    assert "gate" in load_params(ENCODER_MODEL) and "absent" in load_params(ENCODER_MODEL)["features"]
     assert load_params("some/hub-model") == load_params(None) == load_params(LEXICAL)
 
 

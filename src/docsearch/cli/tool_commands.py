@@ -107,7 +107,7 @@ def _cmd_calibrate_abstain(args, settings: Settings) -> int:
         ds.confidence.params = {}    # evidence only: the model being fitted must not filter it
         fitted = cal.calibrate(ds, data, args.max_declined, args.gate_declined, log=lambda m: print(m, file=sys.stderr))
         ds.close()
-    kind = "with contrast" if "gate" in fitted["entry"] else "lexical features"
+    kind = "topicality gate + lexical features" if "gate" in fitted["entry"] else "lexical features"
     for name, entry in ((f'{fitted["model"]} ({kind})', fitted["entry"]), ("lexical features only", fitted["lexical"])):
         t = entry["test"]
         print(f"{name}: threshold {entry['threshold']:.4f}; held-out test split: declined "

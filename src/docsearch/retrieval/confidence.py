@@ -10,7 +10,8 @@ embedding model:
   by a passage about the US in 2021, however many other words they share. Terms found in most
   passages (美国 in this library) say nothing and are left out. `missing_number` counts the
   numbers and years among them apart: they match exactly, where a name may be missing only
-  because its translation differs.
+  because its translation differs. `absent` counts those found nowhere in the library (Intel,
+  Ohio, USMCA in this one): the library cannot state what it never names.
 - `coverage`: the share of the question's content (its words; for English its translated words,
   IDF-weighted, question words left out) that the passage holds, and that the sentence holds;
 - `unknown`: the share of that content that occurs nowhere in the library;
@@ -19,7 +20,13 @@ embedding model:
 - `contrast` (for models with a background set, retrieval.topicality): how much closer the
   question sits to its nearest passage here than to generic text. Below a gate, calibrated on
   answerable questions, the question is about something else and is declined whatever its
-  words share with a passage.
+  words share with a passage. Above it, the question is on the library's subject and the words
+  decide: the logistic model is fitted on the questions the gate lets through (a feature that
+  tells off-topic questions apart would otherwise outweigh the ones that tell what the library
+  states from what it does not). Behind the gate, words the library never uses mostly mean a
+  question worded unlike the source (the calibration's re-worded answerable questions), so the
+  fit weighs `unknown` for an answer, while names the library never uses (`absent`) count
+  against it.
 A cross-encoder trained for answerability was tried as a further feature and did not improve the
 rates (training/answerability_model.md); nor did a feature for the words next to the question word
 (工人 in 多少名工人) missing from the sentence (held-out test split 13 -> 12 of 24 declined).
@@ -47,7 +54,8 @@ from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
 MODEL_FILE = PACKAGE_DATA / "abstain.json"
-FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "type_missing")
+FEATURES = ("missing", "coverage_passage", "coverage_sentence", "unknown", "missing_number", "type_missing",
+            "absent")
 TOPICAL_FEATURES = FEATURES + ("contrast",)
 LEXICAL = "lexical"   # the entry of models calibrated without a background set
 # jieba part-of-speech tags of names: places, people, organisations, other proper nouns, Latin words.
@@ -69,6 +77,7 @@ class Evidence:
     missing_number: float = 0.0  # the numbers and years among `missing`
     type_missing: float = 0.0    # 1 when the sentence lacks the kind of answer asked for
     contrast: float = 0.0        # the question's, retrieval.topicality (0 when not measured)
+    absent: float = 0.0          # the question's specific terms found nowhere in the library
 
     def vector(self, features: tuple[str, ...] | list[str] = FEATURES) -> list[float]:
         return [getattr(self, f) for f in features]
@@ -148,7 +157,7 @@ class ConfidenceModel:
     def measures_topicality(self) -> bool:
         """Whether the fitted model reads the contrast (fitting, with no weights yet, measures it)."""
         params = self.params
-        return not params.get("weights") or "contrast" in params.get("features", ())
+        return not params.get("weights") or "gate" in params or "contrast" in params.get("features", ())
 
     def topicality(self, q: Query) -> float:
         """The question's contrast (retrieval.topicality); 0 when the model does not use it."""
@@ -171,9 +180,11 @@ class ConfidenceModel:
         n_docs = max(self.store.passage_count(), 1)
         view = aligned_simplified(passage) + "\n" + canonical(passage)
         sentence_view = aligned_simplified(sentence) + "\n" + canonical(sentence)
-        missing = missing_number = 0
+        missing = missing_number = absent = 0
         for forms in specific_terms(q):
-            if self._found_in(forms) > _UBIQUITOUS * n_docs:
+            found = self._found_in(forms)
+            absent += found == 0
+            if found > _UBIQUITOUS * n_docs:
                 continue
             if not _holds(view, forms):
                 missing += 1
@@ -186,7 +197,8 @@ class ConfidenceModel:
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
         unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
         type_missing = float(not holds_expected_type(q.canonical, sentence_view))
-        return Evidence(float(missing), cov_p, cov_s, unknown, float(missing_number), type_missing, contrast)
+        return Evidence(float(missing), cov_p, cov_s, unknown, float(missing_number), type_missing, contrast,
+                        float(absent))
 
     def _found_in(self, forms: list[str]) -> int:
         """Passages holding any form of a term (the largest count of one form)."""

@@ -8,8 +8,9 @@ The threshold is the highest one that declines at most `max_declined` of the cal
 answerable questions: a user loses fewer answers than the library loses credibility by
 answering what it cannot. Before it, the topicality gate (retrieval.topicality) takes at most
 `gate_declined` of them: below it a question is about something else than the library.
+The weights are then fitted on the questions the gate lets through, the ones they decide.
 Each embedding model has its own entry (the contrast is measured with its vectors); the lexical
-entry, fitted on the same questions without the contrast, serves models never calibrated.
+entry, fitted on the same questions without a gate, serves models never calibrated.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from docsearch.retrieval.query import analyze
 
 ASK_K = 5                     # what the CLI and the app ask for
 # Evidence of a question that found no passage at all.
-NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, 0.0, 1.0, -1.0).vector(TOPICAL_FEATURES)
+NO_PASSAGE = Evidence(9.0, 0.0, 0.0, 1.0, 0.0, 1.0, -1.0, 1.0).vector(TOPICAL_FEATURES)
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
@@ -117,7 +118,10 @@ def fit_entry(rows: list[dict], cands: list[np.ndarray], features: tuple[str, ..
     calib = np.asarray([r["split"] != "test" for r in rows])
     contrast = np.asarray([c[0, TOPICAL_FEATURES.index("contrast")] for c in cands])
     gate = _lowest_kept(contrast[calib & (y == 1)], gate_declined) if gate_declined is not None else None
-    w, b = fit_logistic(x[calib], y[calib])
+    # With a gate, the weights are fitted on the questions it lets through: those are the ones
+    # they decide.
+    fitted_on = calib & (contrast >= gate) if gate is not None else calib
+    w, b = fit_logistic(x[fitted_on], y[fitted_on])
     conf = np.asarray([float((1 / (1 + np.exp(-(c[:, cols] @ w + b)))).max()) for c in cands])
     if gate is not None:
         conf[contrast < gate] = 0.0
@@ -139,17 +143,17 @@ def fit_entry(rows: list[dict], cands: list[np.ndarray], features: tuple[str, ..
 
 def calibrate(ds: DocSearch, data: list[Path], max_declined: float = 0.03, gate_declined: float = 0.02,
               log=print) -> dict:
-    """Fit two entries on the same questions: with the library's model's contrast and topicality
-    gate, and with the lexical features alone. The model's entry is the one that declines more
+    """Fit two entries on the same questions: behind the topicality gate of the library's model
+    (its contrast), and with the lexical features alone. The model's entry is the one that declines more
     of the calibration split's unanswerable questions (the test split only measures): the static
     model's vectors place questions too loosely for the gate to help. The lexical entry also
     serves models never calibrated. Returns {"model", "entry", "lexical", "data", "fitted_at"}."""
     rows = read_rows(data)
     model = ConfidenceModel(ds.library, params={})
     cands = [np.asarray(candidate_evidence(ds, model, r["q"]), dtype=np.float64) for r in rows]
-    topical = fit_entry(rows, cands, TOPICAL_FEATURES, max_declined, gate_declined)
+    topical = fit_entry(rows, cands, FEATURES, max_declined, gate_declined)
     lexical = fit_entry(rows, cands, FEATURES, max_declined, None)
-    for name, e in (("with contrast", topical), (LEXICAL, lexical)):
+    for name, e in (("with the gate", topical), (LEXICAL, lexical)):
         log(json.dumps({"entry": name, **{k: e[k] for k in ("threshold", "calibration", "test")}}, ensure_ascii=False))
     declined = lambda e: e["calibration"]["unanswerable_declined"]  # noqa: E731
     entry = topical if declined(topical) >= declined(lexical) else lexical
