@@ -155,7 +155,8 @@ class ConfidenceModel:
         return float(self.params.get("threshold", 0.5))
 
     def measures_topicality(self) -> bool:
-        """Whether the fitted model reads the contrast (fitting, with no weights yet, measures it)."""
+        """Whether the fitted model needs the contrast: for its topicality gate, or as a feature
+        of older entries (fitting, with no weights yet, measures it)."""
         params = self.params
         return not params.get("weights") or "gate" in params or "contrast" in params.get("features", ())
 
