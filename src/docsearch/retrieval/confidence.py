@@ -192,11 +192,13 @@ class ConfidenceModel:
                 # Numbers and years match exactly; names may be missing only through translation.
                 missing_number += bool(_DIGITS.fullmatch(forms[0]))
         units = content_units(q)
-        weights = [(forms, bm25_idf(self._found_in(forms), n_docs)) for forms in units]
+        # One passage count per unit: it weighs the unit and says whether the library holds it.
+        counted = [(forms, self._found_in(forms)) for forms in units]
+        weights = [(forms, bm25_idf(n, n_docs)) for forms, n in counted]
         total = sum(w for _, w in weights) or 1.0
         cov_p = sum(w for forms, w in weights if _holds(view, forms)) / total
         cov_s = sum(w for forms, w in weights if _holds(sentence_view, forms)) / total
-        unknown = sum(1 for forms, _ in weights if not self._found_in(forms)) / len(units) if units else 1.0
+        unknown = sum(1 for _, n in counted if not n) / len(units) if units else 1.0
         type_missing = float(not holds_expected_type(q.canonical, sentence_view))
         return Evidence(float(missing), cov_p, cov_s, unknown, float(missing_number), type_missing, contrast,
                         float(absent))
