@@ -112,6 +112,11 @@ class LookupResponse:
     combine: str = ""
 
     @property
+    def occurrences(self) -> int:
+        """Occurrences in all the passages found."""
+        return sum(len(h.matches) for h in self.results)
+
+    @property
     def counts(self) -> dict[str, int]:
         """Occurrences per article, keyed by id."""
         return self._occurrences("article_id")
@@ -130,7 +135,7 @@ class LookupResponse:
 
     def to_json(self) -> dict:
         return {"keyword": self.keyword, "count": len(self.results), "forms": self.forms,
-                "occurrences": sum(len(h.matches) for h in self.results),
+                "occurrences": self.occurrences,
                 "per_article": self.counts, "results": [h.to_json() for h in self.results],
                 **({"combine": self.combine, "per_keyword": self.per_keyword} if self.per_keyword else {}),
                 **({"filters": self.filters} if self.filters else {})}

@@ -79,7 +79,7 @@ def lookup_keywords(store: Store, keywords: list[str], allowed: set[str] | None 
         forms += [f for f in resp.forms if f not in forms]
         holding.append({h.passage_id for h in resp.results})
         per_keyword.append({"keyword": word, "forms": resp.forms, "passages": len(resp.results),
-                            "occurrences": sum(len(h.matches) for h in resp.results)})
+                            "occurrences": resp.occurrences})
         for h in resp.results:
             prev = hits.get(h.passage_id)
             hits[h.passage_id] = h if prev is None else replace(

@@ -38,12 +38,12 @@ def page_lookup(ds: DocSearch, t: dict, script: str) -> None:
         ss["keyword_shown"] = ""
         return
     results = resp.results
-    total = sum(len(h.matches) for h in results)
     # Say what was searched: every script/vocabulary form (how several words combine is the
     # choice above).
     st.caption(f"{t['forms']}: " + " / ".join(safe(f) for f in resp.forms), unsafe_allow_html=True)
-    count_key = "lookup_count" if not several else "lookup_count_all" if every else "lookup_count_any"
-    st.markdown(t[count_key].format(n=len(results), m=total))
+    # The count says how it counts: one word, any of several, or all of them.
+    count_key = {"": "lookup_count", "any": "lookup_count_any", "all": "lookup_count_all"}[resp.combine]
+    st.markdown(t[count_key].format(n=len(results), m=resp.occurrences))
     if resp.per_keyword:
         _per_word(t, resp)
     if not results:
