@@ -40,7 +40,7 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
         sentences = [f"{safe(convert_for_display(a.text, script))} <sup class=\"cite\">"
                      f"<a href=\"#cite-{nums[(a.article_id, a.passage_rank)]}\">"
                      f"[{nums[(a.article_id, a.passage_rank)]}]</a></sup>"
-                     f' <span class="passage-meta">{t["confidence"]} {a.confidence:.2f}</span>'
+                     f' <span class="passage-meta">{export.confidence_label(t, a.confidence)}</span>'
                      for a in resp.answer]
         st.markdown("<br>".join(sentences), unsafe_allow_html=True)
     st.subheader(t["passages"] if getattr(resp, "answered", True) else t["related"])

@@ -52,6 +52,11 @@ def declined_message(resp: Any, t: dict) -> str:
     return t[key].format(conf=getattr(resp, "confidence", 0.0))
 
 
+def confidence_label(t: dict, confidence: float) -> str:
+    """An answer sentence's calibrated confidence as the page and the export show it."""
+    return f"{t['confidence']} {confidence:.2f}"
+
+
 def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> str:
     """The answer with its numbered citations and the cited passages, as Markdown."""
     urls = urls or {}
@@ -61,7 +66,7 @@ def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> s
     if not answered:    # a declined question exports as declined, its passages as related reading
         lines.append(declined_message(resp, t))
     for a in resp.answer:
-        lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}] ({t['confidence']} {a.confidence:.2f})")
+        lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}] ({confidence_label(t, a.confidence)})")
     lines += ["", f"## {t['passages'] if answered else t['related']}", ""]
     for r, sent, _, _ in resp.passages:
         n = nums[(r.article_id, r.rank)]
