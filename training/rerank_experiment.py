@@ -16,11 +16,13 @@ windows of BM25 neighbours that do not hold the answer.
     python3 training/rerank_experiment.py train /tmp/rr/train.jsonl /tmp/rr/ce.pt 3500   # ~20 min, 2 cores
     python3 training/rerank_experiment.py eval  /tmp/rr/ce.pt /tmp/rr/eval.pkl             # ~15 min
     python3 training/rerank_experiment.py report /tmp/rr/eval.pkl
+    python3 training/rerank_experiment.py ship   /tmp/rr/ce.pt     # -> src/docsearch/data/reranker_e5.npz
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import random
 import sys
@@ -35,34 +37,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from docsearch.config import load_settings  # noqa: E402
-from docsearch.text.chunk import sentence_spans  # noqa: E402
+from docsearch.models.reranker import MAX_TOKENS  # noqa: E402
+from docsearch.retrieval.rerank import WINDOW_CHARS, grams, windows  # noqa: E402 - the windows the product reads
 from docsearch.text.normalize import canonical, converter  # noqa: E402
 from docsearch.tools.benchdata import default_bench_dir, load_mixed_dev, load_seed_questions, load_xquad  # noqa: E402
 
-WINDOW_CHARS = 150
-MAX_TOKENS = 144
 NEGATIVES = 3
-TRAINED_LAYERS = 4
-
-
-def windows(text: str, max_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
-    """Spans of consecutive sentences up to max_chars, each overlapping the next by a sentence."""
-    spans = sentence_spans(text) or [(0, len(text))]
-    out, i = [], 0
-    while i < len(spans):
-        j = i
-        while j + 1 < len(spans) and spans[j + 1][1] - spans[i][0] <= max_chars:
-            j += 1
-        out.append((spans[i][0], min(spans[j][1], spans[i][0] + max_chars)))
-        if j + 1 >= len(spans):
-            break
-        i = j if j > i else j + 1
-    return out
-
-
-def grams(s: str) -> set[str]:
-    s = "".join(ch for ch in s if not ch.isspace())
-    return {s[i:i + 2] for i in range(len(s) - 1)} | set(s)
+TRAINED_LAYERS = int(os.environ.get("RERANK_TRAINED_LAYERS", "6"))  # run 1 trained 4, run 2 six
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -280,7 +261,20 @@ def report(path: str) -> None:
     print(f"abstain, on-topic unanswerable vs answerable: AUC of the best window score {roc_auc_score(y, s):.3f}")
 
 
+def ship(ckpt: str, out: str = str(REPO / "src/docsearch/data/reranker_e5.npz")) -> None:
+    """What the product needs from a checkpoint: the trained top layers and the head, fp16
+    (models/reranker.py joins them to the derived e5's lower layers)."""
+    import torch
+    state = torch.load(ckpt)
+    n_layers = 1 + max(int(k.split(".")[3]) for k in state if k.startswith("bert.encoder.layer."))
+    low = n_layers - TRAINED_LAYERS
+    kept = {k.removeprefix("bert."): v for k, v in state.items()
+            if k.startswith("head.") or (k.startswith("bert.encoder.layer.") and int(k.split(".")[3]) >= low)}
+    np.savez_compressed(out, **{k: v.numpy().astype(np.float16) for k, v in kept.items()})
+    print(f"{len(kept)} tensors (layers {low}-{n_layers - 1} and the head) -> {out}")
+
+
 if __name__ == "__main__":
     step, *rest = sys.argv[1:]
     {"data": make_data, "train": lambda d, o, n="3500": train(d, o, int(n)), "eval": evaluate,
-     "report": report}[step](*rest)
+     "report": report, "ship": ship}[step](*rest)

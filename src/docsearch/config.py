@@ -56,6 +56,11 @@ class Settings:
     sentence_depth: int = 30
     # Candidates taken from each retriever before fusion.
     candidates: int = 100
+    # `ask` re-reads its best passages with a cross-encoder (retrieval/rerank.py): how many (0 or
+    # 1: off), and how strongly the hybrid order holds (score minus prior x ln(rank)). Measured
+    # on held-out sets (training/rerank_experiment.md): prior 2 over the top 8.
+    rerank_depth: int = 8
+    rerank_prior: float = 2.0
     # Longer queries are cut to this many characters (a warning says so).
     max_query_chars: int = 2000
     # Largest file `add` accepts, in bytes.
@@ -107,6 +112,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.rerank_depth < 0:
+            raise ValueError(f"rerank_depth must be 0 (off) or more, not {self.rerank_depth}")
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """Return a copy with the given non-None values applied (CLI flags use this)."""

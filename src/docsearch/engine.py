@@ -22,6 +22,7 @@ from docsearch.retrieval.confidence import ConfidenceModel
 from docsearch.retrieval.filters import Filters, allowed_articles
 from docsearch.retrieval.query import Query, analyze
 from docsearch.retrieval.ranking import Ranker
+from docsearch.retrieval.rerank import Reranked, Reranker
 from docsearch.storage.base import ArticleRow
 from docsearch.text.chunk import paragraphs
 from docsearch.text.highlight import highlight_spans
@@ -36,6 +37,7 @@ class DocSearch:
         self.library = Library(settings, progress)
         self.ranker = Ranker(self.library)
         self.confidence = ConfidenceModel(self.library)
+        self.reranker = Reranker(settings.rerank_depth, settings.rerank_prior)
 
     # -- the open library ------------------------------------------------------------------
     settings = property(lambda self: self.library.settings)
@@ -146,17 +148,22 @@ class DocSearch:
         return self.ranker.results(ranked)
 
     def search(self, query: str, k: int = 10, dense_weight: float | None = None,
-               filters: Filters | None = None) -> SearchResponse:
-        """The k best passages for a query (hybrid ranking, see retrieval.ranking)."""
+               filters: Filters | None = None, rerank: int = 0) -> SearchResponse:
+        """The k best passages for a query (hybrid ranking, see retrieval.ranking); with `rerank`,
+        that many of the best re-read by the cross-encoder first, as `ask` does (slower)."""
         q, allowed = analyze(query, self.settings.max_query_chars), self._allowed(filters)
-        ranked = self.ranker.ranked(q, max(1, min(int(k), MAX_SEARCH_K)), dense_weight, allowed)
-        return SearchResponse(query, self.ranker.results(ranked), q.terms, q.notes, q.translations,
-                              _described(filters))
+        k = max(1, min(int(k), MAX_SEARCH_K))
+        results = self.ranker.results(self.ranker.ranked(q, max(k, rerank), dense_weight, allowed))
+        if rerank > 1:
+            results = self.reranker.rerank(q, results, rerank).results[:k]
+        return SearchResponse(query, results, q.terms, q.notes, q.translations, _described(filters))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> AskResponse:
         """Answer sentences with citations, from the k best passages (see retrieval.compose)."""
         q, allowed = analyze(question, self.settings.max_query_chars), self._allowed(filters)
-        resp = self._answer(question, q, self.ranker.ranked(q, max(1, min(int(k), MAX_ASK_K)), None, allowed))
+        k = max(1, min(int(k), MAX_ASK_K))
+        # The re-ranker reads its whole depth even when fewer passages are shown.
+        resp = self._answer(question, q, self.ranker.ranked(q, max(k, self.reranker.depth), None, allowed), k)
         resp.filters = _described(filters)
         return resp
 
@@ -164,8 +171,13 @@ class DocSearch:
         """What `ask` answers from a given ranking (the benchmark ranks once, answers per weight)."""
         return self._answer(question, analyze(question, self.settings.max_query_chars), ranked)
 
-    def _answer(self, question: str, q: Query, ranked: list[tuple[int, float]]) -> AskResponse:
-        c = compose(q, self.ranker.results(ranked), self.confidence)
+    def reread(self, q: Query, ranked: list[tuple[int, float]]) -> Reranked:
+        """The passages `ask` answers from: a ranking as cited results, its head re-ordered by
+        the cross-encoder (see retrieval.rerank), with the cross-encoder's scores."""
+        return self.reranker.rerank(q, self.ranker.results(ranked))
+
+    def _answer(self, question: str, q: Query, ranked: list[tuple[int, float]], k: int | None = None) -> AskResponse:
+        c = compose(q, self.reread(q, ranked).results[:k], self.confidence)
         return AskResponse(question, c.answers, c.passages, q.notes, q.terms, q.translations,
                            answered=bool(c.answers), confidence=c.confidence, off_topic=c.off_topic)
 

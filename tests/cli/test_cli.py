@@ -111,6 +111,28 @@ def test_add_remove_verify(ix, tmp_path):
     assert rc == 0, out + err
 
 
+def test_search_can_reread_its_best_passages_as_ask_does(ix):
+    question = "哪些国家的企业把工厂搬回美国最多?"
+    rc, out, err = run(ix, "search", question, "-k", "8", "--json")
+    plain = [r["passage_id"] for r in json.loads(out)["results"]]
+    rc, out, err = run(ix, "search", question, "-k", "3", "--rerank", "8", "--json")
+    reread = json.loads(out)["results"]
+    assert rc == 0, err
+    assert [r["rank"] for r in reread] == [1, 2, 3] and {r["passage_id"] for r in reread} <= set(plain)
+    rc, out, err = run(ix, "ask", question, "-k", "3", "--json")
+    assert [p["passage_id"] for p in json.loads(out)["passages"]] == [r["passage_id"] for r in reread]
+    rc, out, err = run(ix, "ask", question, "-k", "3", "--rerank", "0", "--json")
+    assert [p["passage_id"] for p in json.loads(out)["passages"]] == plain[:3]
+
+
+@pytest.mark.parametrize("args, why", [(("search", "晶片", "--rerank", "-2"), "expected 0 or more, not -2"),
+                                       (("ask", "晶片", "--rerank", "many"), "expected a whole number, not 'many'")])
+def test_a_bad_rerank_count_is_a_usage_error(ix, args, why):
+    rc, out, err = run(ix, *args)
+    assert rc == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].endswith(f"argument --rerank: {why}")
+
+
 @pytest.mark.parametrize("args", [("search", ""), ("search", 'AND OR "'), ("lookup", "  "), ("remove", "nope"),
                                   ("add", "/no/such/file.txt"), ("search", "x" * 100_000)])
 def test_bad_input_is_one_clean_line(ix, args):
@@ -153,7 +175,7 @@ def test_english_question_shows_its_translation(ix):
 
 def test_bench_reports_latency(ix):
     rc, out, err = run(ix, "bench", "--queries", "20")
-    assert rc == 0 and "search: median" in out and "ask: mean" in out
+    assert rc == 0 and "search: median" in out and "ask: median" in out and "without re-reading" in out
 
 
 def test_calibrate_abstain_refuses_a_gate_beyond_the_decline_budget(tmp_path):

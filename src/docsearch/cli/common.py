@@ -36,6 +36,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         return load_settings(getattr(args, "config", None), index_dir=getattr(args, "index_dir", None),
                              corpus_dir=getattr(args, "corpus_dir", None), model=getattr(args, "model", None),
                              dense_weight=getattr(args, "dense_weight", None),
+                             rerank_depth=getattr(args, "rerank_depth", None),
                              backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
                              milvus_token=getattr(args, "milvus_token", None))
     except (OSError, ValueError) as exc:

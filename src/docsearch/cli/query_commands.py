@@ -55,8 +55,10 @@ def _query_command(args, settings: Settings, method: str, show: Callable[[dict],
     filters = filters_from(args)
     ds = engine(settings)
 
+    extra = {"rerank": args.rerank} if method == "search" else {}
+
     def run(q: str) -> dict:
-        out = getattr(ds, method)(q, k=args.k, filters=filters).to_json()
+        out = getattr(ds, method)(q, k=args.k, filters=filters, **extra).to_json()
         _notes(out)
         return out
     return _batch(args, run, show, _FAILED[method])

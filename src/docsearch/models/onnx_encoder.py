@@ -107,7 +107,7 @@ def export_onnx(folder: Path, *, progress: Callable[[str], None] | None = None) 
                               dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                             "attention_mask": {0: "batch", 1: "tokens"},
                                             "embedding": {0: "batch"}})
-        _save_with_external_weights(tmp / "traced.onnx", tmp / out.name)
+        save_with_external_weights(tmp / "traced.onnx", tmp / out.name)
         for name in (out.name + _WEIGHTS_SUFFIX, out.name):  # the graph last: it names the weights
             (tmp / name).chmod(0o644)
             os.replace(tmp / name, out.parent / name)
@@ -120,7 +120,7 @@ def export_onnx(folder: Path, *, progress: Callable[[str], None] | None = None) 
     return out
 
 
-def _save_with_external_weights(src: Path, dest: Path) -> None:
+def save_with_external_weights(src: Path, dest: Path) -> None:
     """Re-save the graph with its weights in a side file, which onnxruntime maps into memory:
     opening the session then takes ~0.3 s instead of ~1.1 s (parsing 470 MB of protobuf)."""
     import onnx
@@ -128,6 +128,19 @@ def _save_with_external_weights(src: Path, dest: Path) -> None:
     model = onnx.load(str(src))
     onnx.save_model(model, str(dest), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=dest.name + _WEIGHTS_SUFFIX, size_threshold=1024)
+
+
+def open_session(path: Path, threads: int | None = None):
+    """An onnxruntime session for a graph file: CUDA when present, else the CPU's threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.log_severity_level = 3
+    # Idle threads sleep instead of spinning: on a machine shared with other work (app
+    # sessions, indexing workers) spinning threads slowed a 30-passage add from 6.6 s to 11 s.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=_providers(ort.get_available_providers()))
 
 
 def _read_json(path: Path) -> dict:
@@ -141,18 +154,10 @@ class OnnxSentenceEncoder:
     """Mean-pooled, normalized sentence vectors from an exported folder, with onnxruntime."""
 
     def __init__(self, folder: Path, threads: int | None = None):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = Path(folder)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        options.log_severity_level = 3
-        # Idle threads sleep instead of spinning: on a machine shared with other work (app
-        # sessions, indexing workers) spinning threads slowed a 30-passage add from 6.6 s to 11 s.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(folder / ONNX_FILE), options,
-                                            providers=_providers(ort.get_available_providers()))
+        self.session = open_session(folder / ONNX_FILE, threads)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         max_len = int(_read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512))
         self.tokenizer.enable_truncation(max_len)
