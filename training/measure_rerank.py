@@ -4,6 +4,7 @@ several priors and depths, the top passage's answer sentence, and the time per q
 
     PYTHONPATH=src python3 training/measure_rerank.py /tmp/rr/measure.pkl [DEV_EVERY] [XQUAD_EVERY] [en,zh]
     MEASURE_ENGLISH_AS=asked ... /tmp/rr/english.pkl 0 2 en    # English read with its translations
+    MEASURE_WINDOWS=1 ... /tmp/rr/one.pkl 5 6 zh                # one window per passage
     PYTHONPATH=src python3 training/measure_rerank.py report /tmp/rr/measure.pkl
 
 Sets: the held-out 30% of the DRCD and CMRC 2018 dev questions (training used the other 70%),
@@ -70,7 +71,7 @@ def measure(out: str, dev_every: str = "1", xquad_every: str = "2", langs: str =
     """Every set (dev_every 0: leave the dev set out; langs: XQuAD's question languages)."""
     bench = default_bench_dir()
     settings = replace(load_settings(None), model="multilingual-e5-small")
-    reranker = Reranker(depth=DEPTH)
+    reranker = Reranker(depth=DEPTH, windows_per_passage=int(os.environ.get("MEASURE_WINDOWS", "2")))
     sets = {}
     if int(dev_every):
         dev = load_mixed_dev(bench)

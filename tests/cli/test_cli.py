@@ -115,7 +115,7 @@ def test_search_can_reread_its_best_passages_as_ask_does(ix):
     question = "哪些国家的企业把工厂搬回美国最多?"
     rc, out, err = run(ix, "search", question, "-k", "8", "--json")
     plain = [r["passage_id"] for r in json.loads(out)["results"]]
-    rc, out, err = run(ix, "search", question, "-k", "3", "--rerank", "8", "--json")
+    rc, out, err = run(ix, "search", question, "-k", "3", "--rerank", "5", "--json")
     reread = json.loads(out)["results"]
     assert rc == 0, err
     assert [r["rank"] for r in reread] == [1, 2, 3] and {r["passage_id"] for r in reread} <= set(plain)

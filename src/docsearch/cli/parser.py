@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
         if name == "ask":
             p.add_argument("--rerank", type=_count, metavar="N", dest="rerank_depth",
-                           help="best passages the cross-encoder re-reads before answering (default 8; "
+                           help="best passages the cross-encoder re-reads before answering (default 5; "
                            "0 keeps the search order)")
         else:
             p.add_argument("--rerank", type=_count, metavar="N", default=0,

@@ -191,14 +191,14 @@ class OnnxSentenceEncoder:
         prefix = prompt if prompt is not None else self.prompts.get(prompt_name, "") if prompt_name else ""
         ids = [e.ids for e in self.tokenizer.encode_batch([prefix + s for s in sentences])]
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        for part in _length_batches([len(x) for x in ids], min(batch_size, _BATCH_TEXTS), _BATCH_TOKENS):
+        for part in length_batches([len(x) for x in ids], min(batch_size, _BATCH_TEXTS), _BATCH_TOKENS):
             out[part] = self._run([ids[i] for i in part])
         if normalize_embeddings:  # the graph normalizes already; this keeps zero rows finite
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
 
 
-def _length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[np.ndarray]:
+def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[np.ndarray]:
     """Indices grouped by length (shortest first), each group at most ``batch_size`` texts and
     about ``max_tokens`` padded tokens."""
     order = np.argsort(lengths, kind="stable")

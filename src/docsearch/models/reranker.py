@@ -32,6 +32,7 @@ ONNX_FILE = "model.onnx"
 _STAMP = "export.json"   # written last: a folder without it is incomplete
 _EXPORTER_VERSION = 1
 _OPSET = 17
+_BATCH_PAIRS, _BATCH_TOKENS = 4, 4096
 
 
 class RerankerUnavailableError(RuntimeError):
@@ -180,14 +181,23 @@ class CrossEncoder:
         Both are read as the model was trained: in the canonical script, with e5's prompts."""
         if not windows:
             return np.zeros(0, dtype=np.float32)
-        encoded = self.tokenizer.encode_batch([("query: " + question, "passage: " + w) for w in windows])
-        width = max(len(e.ids) for e in encoded)
-        ids = np.full((len(encoded), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(encoded), width), dtype=np.int64)
-        for i, e in enumerate(encoded):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
-        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0].astype(np.float32)
+        from docsearch.models.onnx_encoder import length_batches
+
+        encoded = [e.ids for e in self.tokenizer.encode_batch([("query: " + question, "passage: " + w)
+                                                               for w in windows])]
+        out = np.zeros(len(encoded), dtype=np.float32)
+        # Small batches of similar length: less padding. Measured on seed questions' 16 windows
+        # (2 threads): one batch 455 ms, sorted batches of 4 345 ms, of 8 398 ms, of 1 396 ms.
+        for part in length_batches([len(x) for x in encoded], _BATCH_PAIRS, _BATCH_TOKENS):
+            rows = [encoded[i] for i in part]
+            width = max(len(x) for x in rows)
+            ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for i, row in enumerate(rows):
+                ids[i, :len(row)] = row
+                mask[i, :len(row)] = 1
+            out[part] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out
 
 
 @lru_cache(maxsize=2)
