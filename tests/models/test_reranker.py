@@ -56,10 +56,15 @@ def test_long_windows_and_questions_are_cut_and_empty_input_scores_nothing(encod
     assert len(pair.ids) == R.MAX_TOKENS and QUESTION[:4] in "".join(pair.tokens).replace("▁", "")
 
 
-def test_built_once_then_reused(encoder):
+def test_built_once_then_reused_by_content_not_path(encoder, tmp_path):
     folder = R.default_folder()
     before = (folder / R.ONNX_FILE).stat().st_mtime_ns
     assert R.ensure_reranker() == folder
+    assert (folder / R.ONNX_FILE).stat().st_mtime_ns == before
+    # The same weights elsewhere (another checkout, a fresh install) find the same build.
+    copy = tmp_path / "reranker_e5.npz"
+    copy.write_bytes(R.WEIGHTS_FILE.read_bytes())
+    assert R.ensure_reranker(weights=copy) == folder
     assert (folder / R.ONNX_FILE).stat().st_mtime_ns == before
 
 
@@ -89,3 +94,21 @@ def test_ask_keeps_the_search_order_when_the_reranker_cannot_be_built(seed, monk
     finally:
         seed.reranker = saved
         R.shared_cross_encoder.cache_clear()
+
+
+def test_a_graph_that_cannot_be_loaded_leaves_ask_in_search_order(seed, monkeypatch, caplog):
+    from docsearch.retrieval.rerank import Reranker
+
+    def unreadable(folder=None):
+        raise OSError("model.onnx: no such file (another process was rebuilding it)")
+
+    monkeypatch.setattr(R, "shared_cross_encoder", unreadable)
+    seed.reranker, saved = Reranker(), seed.reranker
+    try:
+        with caplog.at_level(logging.WARNING, logger="docsearch"):
+            resp = seed.ask("中西部产业工人年薪大约多少?", k=3)
+        assert "could not be loaded" in caplog.text and resp.passages
+        plain = seed.search("中西部产业工人年薪大约多少?", k=3).results
+        assert [r.passage_id for r, *_ in resp.passages] == [r.passage_id for r in plain]
+    finally:
+        seed.reranker = saved

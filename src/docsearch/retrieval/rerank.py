@@ -92,6 +92,9 @@ class Reranker:
             except RerankerUnavailableError as exc:
                 self._failed = True
                 log.warning("answers keep the search order: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - e.g. the graph unreadable: answer without it
+                self._failed = True
+                log.warning("answers keep the search order: the re-ranker could not be loaded (%s)", exc)
         return self._scorer
 
     def passage_scores(self, question: str, asked: str, texts: list[str]) -> list[float]:
