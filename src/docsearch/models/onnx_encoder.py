@@ -175,13 +175,7 @@ class OnnxSentenceEncoder:
         return self.dim
 
     def _run(self, ids: list[list[int]]) -> np.ndarray:
-        width = max(len(x) for x in ids)
-        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for i, row in enumerate(ids):
-            input_ids[i, :len(row)] = row
-            mask[i, :len(row)] = 1
-        return self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+        return run_padded(self.session, ids, self.pad_id)
 
     def encode(self, sentences: list[str], batch_size: int = 32, normalize_embeddings: bool = True,
                prompt_name: str | None = None, prompt: str | None = None, **_: object) -> np.ndarray:
@@ -196,6 +190,18 @@ class OnnxSentenceEncoder:
         if normalize_embeddings:  # the graph normalizes already; this keeps zero rows finite
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
+
+
+def run_padded(session, ids: list[list[int]], pad_id: int) -> np.ndarray:
+    """The graph's first output for token-id rows of any lengths, padded to the longest with an
+    attention mask."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for i, row in enumerate(ids):
+        input_ids[i, :len(row)] = row
+        mask[i, :len(row)] = 1
+    return session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
 
 
 def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[np.ndarray]:
