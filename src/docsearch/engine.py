@@ -153,31 +153,34 @@ class DocSearch:
         that many of the best re-read by the cross-encoder first, as `ask` does (slower)."""
         q, allowed = analyze(query, self.settings.max_query_chars), self._allowed(filters)
         k = max(1, min(int(k), MAX_SEARCH_K))
-        results = self.ranker.results(self.ranker.ranked(q, max(k, rerank), dense_weight, allowed))
-        if rerank > 1:
-            results = self.reranker.rerank(q, results, rerank).results[:k]
+        ranked = self.ranker.ranked(q, max(k, rerank), dense_weight, allowed)
+        results = self.reread(q, ranked, rerank).results[:k]    # depth 0 or 1: the search order
         return SearchResponse(query, results, q.terms, q.notes, q.translations, _described(filters))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> AskResponse:
         """Answer sentences with citations, from the k best passages (see retrieval.compose)."""
         q, allowed = analyze(question, self.settings.max_query_chars), self._allowed(filters)
-        k = max(1, min(int(k), MAX_ASK_K))
-        # The re-ranker reads its whole depth even when fewer passages are shown.
-        resp = self._answer(question, q, self.ranker.ranked(q, max(k, self.reranker.depth), None, allowed), k)
+        resp = self._answer(question, q, self.answer_passages(q, max(1, min(int(k), MAX_ASK_K)), allowed))
         resp.filters = _described(filters)
         return resp
 
+    def answer_passages(self, q: Query, k: int, allowed: set[str] | None = None) -> list[Result]:
+        """The k passages `ask` answers from: the re-ranker reads its whole depth even when
+        fewer passages are shown."""
+        return self.reread(q, self.ranker.ranked(q, max(k, self.reranker.depth), None, allowed)).results[:k]
+
     def answer_for(self, question: str, ranked: list[tuple[int, float]]) -> AskResponse:
         """What `ask` answers from a given ranking (the benchmark ranks once, answers per weight)."""
-        return self._answer(question, analyze(question, self.settings.max_query_chars), ranked)
+        q = analyze(question, self.settings.max_query_chars)
+        return self._answer(question, q, self.reread(q, ranked).results)
 
-    def reread(self, q: Query, ranked: list[tuple[int, float]]) -> Reranked:
-        """The passages `ask` answers from: a ranking as cited results, its head re-ordered by
+    def reread(self, q: Query, ranked: list[tuple[int, float]], depth: int | None = None) -> Reranked:
+        """A ranking as cited results, its head (`depth`, default the re-ranker's) re-ordered by
         the cross-encoder (see retrieval.rerank), with the cross-encoder's scores."""
-        return self.reranker.rerank(q, self.ranker.results(ranked))
+        return self.reranker.rerank(q, self.ranker.results(ranked), depth)
 
-    def _answer(self, question: str, q: Query, ranked: list[tuple[int, float]], k: int | None = None) -> AskResponse:
-        c = compose(q, self.reread(q, ranked).results[:k], self.confidence)
+    def _answer(self, question: str, q: Query, results: list[Result]) -> AskResponse:
+        c = compose(q, results, self.confidence)
         return AskResponse(question, c.answers, c.passages, q.notes, q.terms, q.translations,
                            answered=bool(c.answers), confidence=c.confidence, off_topic=c.off_topic)
 

@@ -56,8 +56,7 @@ def candidate_evidence(ds: DocSearch, model: ConfidenceModel, question: str, k: 
     least ANSWER_SCORE_RATIO of the top one's), the top passage's first. `ask` answers when any of
     them clears the threshold, so the question's confidence is their maximum."""
     q = analyze(question, ds.settings.max_query_chars)
-    # The passages `ask` answers from: re-read by the cross-encoder, as the engine does.
-    results = ds.reread(q, ds.ranker.ranked(q, max(k, ds.reranker.depth), None, None)).results[:k]
+    results = ds.answer_passages(q, k)
     contrast = model.topicality(q) if results else -1.0
     out, top = [], None
     for r, choice in passage_sentences(q, results):
