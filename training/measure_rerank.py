@@ -9,7 +9,7 @@ several priors and depths, the top passage's answer sentence, and the time per q
 
 Sets: the held-out 30% of the DRCD and CMRC 2018 dev questions (training used the other 70%),
 XQuAD questions in English and Chinese, and the in-house questions about the shipped corpus
-(seed, re-worded, seed_check). Relevance as in `docsearch eval`: the gold paragraph, or for the
+(seed, re-worded, seed_check, and the answerable rows of the abstention set). Relevance as in `docsearch eval`: the gold paragraph, or for the
 in-house sets a gold string in the passage.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from docsearch.tools.benchdata import default_bench_dir, load_mixed_dev, load_se
 from docsearch.tools.evaluate import build_index  # noqa: E402
 
 DEPTH = 8
-PRIORS = (None, 0.0, 1.0, 1.5, 2.0, 2.5, 3.0)
+PRIORS = (None, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
 t2s = converter("t2s")
 
 
@@ -88,8 +88,9 @@ def measure(out: str, dev_every: str = "1", xquad_every: str = "2", langs: str =
     seed = DocSearch(replace(settings, index_dir=Path(tempfile.mkdtemp()), corpus_dir=REPO / "corpus"))
     seed.index()
     for name, path in (("seed", None), ("reworded", REPO / "tests/data/reworded_seed_qa.jsonl"),
-                       ("seed_check", REPO / "tests/data/seed_check_qa.jsonl")):
-        qs = load_seed_questions(bench, path, name)
+                       ("seed_check", REPO / "tests/data/seed_check_qa.jsonl"),
+                       ("abstain_answerable", REPO / "tests/data/abstain_qa.jsonl")):
+        qs = [q for q in load_seed_questions(bench, path, name) if q.gold_strings]  # answerable rows
         golds = [[t2s.convert(g) for g in q.gold_strings] for q in qs]
         sets[name] = collect(seed, reranker, [(q.text, g, []) for q, g in zip(qs, golds)])
     pickle.dump(sets, open(out, "wb"))

@@ -42,6 +42,12 @@ class Settings:
     dense_weight: float | None = None
     # The same for queries whose English words were translated by dictionary (a weaker keyword list).
     dense_weight_translated: float | None = None
+    # The same for Chinese questions worded unlike the library: at least `unfamiliar_share` of
+    # their content words occur in no passage (retrieval.familiarity), so keywords match little
+    # and meaning has to find the passage. 0.35 is about one word in three; below 0.3 it caught
+    # Wikipedia questions whose keyword answer was right (held-out dev R@1 0.965 -> 0.963).
+    dense_weight_unfamiliar: float | None = None
+    unfamiliar_share: float = 0.35
     # Passages longer than this are split at sentence ends (characters). Measured on the dev
     # set: 400 costs ~0.005 R@1 against whole paragraphs, 800 costs nothing.
     max_passage_chars: int = 800
@@ -58,11 +64,12 @@ class Settings:
     candidates: int = 100
     # `ask` re-reads its best passages with a cross-encoder (retrieval/rerank.py): how many (0 or
     # 1: off), and how strongly the hybrid order holds (score minus prior x ln(rank)). Measured
-    # on held-out sets (training/rerank_experiment.md), prior 2: the top 5 gain the same R@1 as
-    # the top 8 on every set for ~0.3 s instead of ~0.5 s (8 also lifts re-worded R@5
-    # 0.850 -> 0.900), which keeps a warm answer in the browser under a second.
+    # on held-out sets (training/rerank_experiment.md): the top 5 gain what the top 8 gain for
+    # ~0.3 s instead of ~0.5 s, which keeps a warm answer in the browser under a second. Prior 4
+    # (run 4 there): once questions worded unlike the library rank by meaning (familiarity), a
+    # weaker prior undid their order (re-worded 29 -> 27 of 40 at prior 2, 29 at 4).
     rerank_depth: int = 5
-    rerank_prior: float = 2.0
+    rerank_prior: float = 4.0
     # Longer queries are cut to this many characters (a warning says so).
     max_query_chars: int = 2000
     # Largest file `add` accepts, in bytes.
@@ -137,6 +144,13 @@ class Settings:
             return self.dense_weight_translated
         cal = calibrated_fusion(self.model)
         return cal.get("dense_weight_translated", cal.get("dense_weight", 0.0))
+
+    @property
+    def resolved_dense_weight_unfamiliar(self) -> float:
+        """The unfamiliar questions' weight; a model calibrated without one uses its Chinese weight."""
+        if self.dense_weight_unfamiliar is not None:
+            return self.dense_weight_unfamiliar
+        return calibrated_fusion(self.model).get("dense_weight_unfamiliar", self.resolved_dense_weight)
 
 
 def _field_types() -> dict[str, Any]:

@@ -6,8 +6,9 @@ import json
 import numpy as np
 
 from docsearch.config import ENCODER_MODEL, STATIC_MODEL
-from docsearch.retrieval.confidence import (LEXICAL, TOPICAL_FEATURES, ConfidenceModel, Evidence, content_units,
+from docsearch.retrieval.confidence import (LEXICAL, TOPICAL_FEATURES, ConfidenceModel, Evidence,
                                             load_params, specific_terms)
+from docsearch.retrieval.familiarity import content_units
 from docsearch.retrieval.query import analyze
 from docsearch.tools import calibrate_abstain as cal
 from helpers import DATA, REPO

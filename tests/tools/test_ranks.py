@@ -15,6 +15,11 @@ def test_each_mode_ranks_by_its_own_list_and_hybrid_by_the_weight_that_applies()
     assert [p for p, _ in ranked_by(chinese, "hybrid", 0.0, 1.0)] == [1, 2, 3]
     assert [p for p, _ in ranked_by(english, "hybrid", 0.0, 1.0)] == [3, 2, 1]
     assert [p for p, _ in ranked_by(english, "hybrid", 1.0)] == [3, 2, 1]   # no translated weight given
+    # Chinese worded unlike the library takes the unfamiliar weight, when one is given.
+    unfamiliar = Lists(KEYWORD, DENSE, unfamiliar=True)
+    assert [p for p, _ in ranked_by(unfamiliar, "hybrid", 0.0, None, 1.0)] == [3, 2, 1]
+    assert [p for p, _ in ranked_by(unfamiliar, "hybrid", 0.0)] == [1, 2, 3]
+    assert [p for p, _ in ranked_by(chinese, "hybrid", 0.0, None, 1.0)] == [1, 2, 3]
     # A question with no keyword list (nothing searchable) ranks by the dense list alone.
     assert ranked_by(Lists([], DENSE), "hybrid", 0.0) == DENSE
 

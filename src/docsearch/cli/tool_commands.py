@@ -85,7 +85,8 @@ def _run_latency(args, settings: Settings) -> int:
     plain_ms = _ask_median_ms(ds, queries[:20])
     ds.reranker.depth = depth
     print(f"index {settings.index_dir}: {ds.store.passage_count()} passages, model {ds.model}, dense weight "
-          f"{ds.dense_weight:.2f} (translated English questions {ds.settings.resolved_dense_weight_translated:.2f})")
+          f"{ds.dense_weight:.2f} (translated English questions {ds.settings.resolved_dense_weight_translated:.2f}, "
+          f"Chinese worded unlike the library {ds.settings.resolved_dense_weight_unfamiliar:.2f})")
     print(f"search: median {lat['median']} ms, p95 {lat['p95']} ms over {lat['n']} queries (2 cores, warm)")
     print(f"ask: median {ask_ms:.1f} ms over {min(20, len(queries))} questions, re-reading the best "
           f"{depth} passages ({plain_ms:.1f} ms without re-reading)")

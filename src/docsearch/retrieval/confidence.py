@@ -49,7 +49,8 @@ from docsearch.config import PACKAGE_DATA, model_key
 from docsearch.retrieval import topicality
 from docsearch.retrieval.answer import holds_expected_type
 from docsearch.retrieval.evidence import bm25_idf
-from docsearch.retrieval.query import QUESTION_WORDS, Query
+from docsearch.retrieval.familiarity import content_units, passages_holding
+from docsearch.retrieval.query import Query
 from docsearch.text import segment
 from docsearch.text.normalize import aligned_simplified, canonical, term_variants
 
@@ -111,19 +112,6 @@ def specific_terms(q: Query) -> list[list[str]]:
     return out
 
 
-def content_units(q: Query) -> list[list[str]]:
-    """What the question asks about, each unit as the forms that count as finding it: for Chinese
-    its content words (two characters or more, question words left out); for English each
-    translated word or phrase (its Chinese alternatives) and each other Latin word or number
-    (names can match as written)."""
-    if q.groups:
-        translated = {w for g in q.groups for w in g.source.split()}
-        units = [[canonical(a) for a in g.alternatives] for g in q.groups]
-        units += [[w] for w in q.words if w.isascii() and w not in translated and (len(w) > 2 or w.isdigit())]
-        return units
-    return [sorted(term_variants(w)) for w in q.words if len(w) > 1 and w not in QUESTION_WORDS]
-
-
 def _holds(view: str, forms: list[str]) -> bool:
     return any(f and (f in view or aligned_simplified(f) in view) for f in forms)
 
@@ -183,7 +171,7 @@ class ConfidenceModel:
         sentence_view = aligned_simplified(sentence) + "\n" + canonical(sentence)
         missing = missing_number = absent = 0
         for forms in specific_terms(q):
-            found = self._found_in(forms)
+            found = passages_holding(self.store, forms)
             absent += found == 0
             if found > _UBIQUITOUS * n_docs:
                 continue
@@ -193,7 +181,7 @@ class ConfidenceModel:
                 missing_number += bool(_DIGITS.fullmatch(forms[0]))
         units = content_units(q)
         # One passage count per unit: it weighs the unit and says whether the library holds it.
-        counted = [(forms, self._found_in(forms)) for forms in units]
+        counted = [(forms, passages_holding(self.store, forms)) for forms in units]
         weights = [(forms, bm25_idf(n, n_docs)) for forms, n in counted]
         total = sum(w for _, w in weights) or 1.0
         cov_p = sum(w for forms, w in weights if _holds(view, forms)) / total
@@ -202,11 +190,6 @@ class ConfidenceModel:
         type_missing = float(not holds_expected_type(q.canonical, sentence_view))
         return Evidence(float(missing), cov_p, cov_s, unknown, float(missing_number), type_missing, contrast,
                         float(absent))
-
-    def _found_in(self, forms: list[str]) -> int:
-        """Passages holding any form of a term (the largest count of one form)."""
-        counts = self.store.phrase_frequencies([f for f in forms if segment.chars(f)])
-        return max(counts.values(), default=0)
 
     def confidence(self, ev: Evidence) -> float:
         """P(the passage answers the question), by the fitted logistic model; 0 for a question

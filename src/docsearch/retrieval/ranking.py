@@ -8,6 +8,7 @@ from typing import Protocol
 from docsearch.config import Settings
 from docsearch.responses import Result, citation
 from docsearch.retrieval.evidence import rerank_by_sentences, rescore_translated
+from docsearch.retrieval.familiarity import unknown_share
 from docsearch.retrieval.fusion import fuse
 from docsearch.retrieval.query import Query
 from docsearch.storage.base import Store, VectorIndex
@@ -60,9 +61,16 @@ class Ranker:
             return self.lib.vectors.search(vector, n) if self.lib.store.passage_count() else []
 
     def weight_for(self, q: Query) -> float:
-        """The calibrated dense weight for this kind of query (translated English or not)."""
+        """The calibrated dense weight for this kind of query: translated English, Chinese worded
+        unlike the library (familiarity), or other Chinese."""
         s = self.lib.settings
-        return s.resolved_dense_weight_translated if q.groups else s.resolved_dense_weight
+        if q.groups:
+            return s.resolved_dense_weight_translated
+        w, w_unfamiliar = s.resolved_dense_weight, s.resolved_dense_weight_unfamiliar
+        # Counting the words costs a look-up each: only where the answer can differ.
+        if w_unfamiliar != w and unknown_share(self.lib.store, q) >= s.unfamiliar_share:
+            return w_unfamiliar
+        return w
 
     def ranked(self, q: Query, limit: int, dense_weight: float | None = None,
                allowed: set[str] | None = None) -> list[tuple[int, float]]:

@@ -13,7 +13,8 @@ def _table(title: str, rows: list[tuple[str, dict]]) -> str:
 def format_report(res: dict) -> str:
     figs = res["figures"]
     out = [f"model {res['model']}, dense weight {res['dense_weight']:.2f} "
-           f"(translated English questions {res['dense_weight_translated']:.2f})"]
+           f"(translated English questions {res['dense_weight_translated']:.2f}, Chinese worded unlike "
+           f"the library {res.get('dense_weight_unfamiliar', res['dense_weight']):.2f})"]
     order = ["dev:as-written", "dev:converted", "drcd", "drcd:t2s", "cmrc", "cmrc:s2t",
              "drcd:heldout", "cmrc:heldout", "xquad:en", "xquad:zh"]
     rows = []

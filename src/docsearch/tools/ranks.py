@@ -19,16 +19,23 @@ class Lists:
     keyword: list[tuple[int, float]]
     dense: list[tuple[int, float]]
     translated: bool = False   # English words were translated: fused with the translated weight
+    unfamiliar: bool = False   # Chinese worded unlike the library (retrieval.familiarity)
 
 
-def ranked_by(lst: Lists, mode: str, w: float, w_translated: float | None = None) -> list[tuple[int, float]]:
+def ranked_by(lst: Lists, mode: str, w: float, w_translated: float | None = None,
+              w_unfamiliar: float | None = None) -> list[tuple[int, float]]:
     """The list `mode` ranks by: keyword-only, dense-only, or both fused with the dense weight
-    that applies to the question (the translated one for English questions, when given)."""
+    that applies to the question (the translated one for English questions, the unfamiliar one
+    for Chinese worded unlike the library, when given), as the product's ranker chooses it."""
     if mode == "keyword":
         return lst.keyword
     if mode == "dense":
         return lst.dense
-    wq = w_translated if (lst.translated and w_translated is not None) else w
+    wq = w
+    if lst.translated and w_translated is not None:
+        wq = w_translated
+    elif lst.unfamiliar and not lst.translated and w_unfamiliar is not None:
+        wq = w_unfamiliar
     return fuse(lst.keyword, lst.dense, wq) if lst.keyword else lst.dense
 
 
@@ -41,9 +48,9 @@ def rank_of(ranked: list[int], relevant: Callable[[int], bool]) -> int | None:
 
 
 def ranks_for(lists: list[Lists], questions: list, relevant_fn, w: float, mode: str,
-              w_translated: float | None = None) -> list[int | None]:
+              w_translated: float | None = None, w_unfamiliar: float | None = None) -> list[int | None]:
     """Each question's rank in `mode`; `relevant_fn(question)` gives its relevance test."""
-    return [rank_of([pid for pid, _ in ranked_by(lst, mode, w, w_translated)], relevant_fn(q))
+    return [rank_of([pid for pid, _ in ranked_by(lst, mode, w, w_translated, w_unfamiliar)], relevant_fn(q))
             for lst, q in zip(lists, questions)]
 
 
