@@ -15,7 +15,7 @@ from docsearch.indexing import adding, checks, corpus, trash
 from docsearch.indexing.library import Library
 from docsearch.indexing.progress import ProgressFactory, no_progress  # noqa: F401 - part of the facade API
 from docsearch.ingest import Article
-from docsearch.responses import AddReport, AskResponse, LookupResponse, Result, SearchResponse
+from docsearch.responses import AddReport, AskResponse, LookupResponse, Result, SearchResponse, Wording
 from docsearch.retrieval import lookup as lookup_mod
 from docsearch.retrieval.compose import compose
 from docsearch.retrieval.confidence import ConfidenceModel
@@ -155,13 +155,14 @@ class DocSearch:
         k = max(1, min(int(k), MAX_SEARCH_K))
         ranked = self.ranker.ranked(q, max(k, rerank), dense_weight, allowed)
         results = self.reread(q, ranked, rerank).results[:k]    # depth 0 or 1: the search order
-        return SearchResponse(query, results, q.terms, q.notes, q.translations, _described(filters))
+        return SearchResponse(query, results, q.terms, q.notes, q.translations, _described(filters),
+                              self._wording(q))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> AskResponse:
         """Answer sentences with citations, from the k best passages (see retrieval.compose)."""
         q, allowed = analyze(question, self.settings.max_query_chars), self._allowed(filters)
         resp = self._answer(question, q, self.answer_passages(q, max(1, min(int(k), MAX_ASK_K)), allowed))
-        resp.filters = _described(filters)
+        resp.filters, resp.wording = _described(filters), self._wording(q)
         return resp
 
     def answer_passages(self, q: Query, k: int, allowed: set[str] | None = None) -> list[Result]:
@@ -178,6 +179,9 @@ class DocSearch:
         """A ranking as cited results, its head (`depth`, default the re-ranker's) re-ordered by
         the cross-encoder (see retrieval.rerank), with the cross-encoder's scores."""
         return self.reranker.rerank(q, self.ranker.results(ranked), depth)
+
+    def _wording(self, q: Query) -> Wording:
+        return Wording(self.ranker.unknown_terms(q), self.ranker.by_meaning(q))
 
     def _answer(self, question: str, q: Query, results: list[Result]) -> AskResponse:
         c = compose(q, results, self.confidence)

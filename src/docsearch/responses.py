@@ -27,6 +27,17 @@ class Result:
 
 
 @dataclass
+class Wording:
+    """How the question's words meet the library's: those no passage holds, and whether that
+    made the ranking lean on meaning (retrieval.familiarity)."""
+    not_in_library: list[str] = field(default_factory=list)
+    by_meaning: bool = False
+
+    def to_json(self) -> dict:
+        return {"not_in_library": self.not_in_library, "ranked_by_meaning": self.by_meaning}
+
+
+@dataclass
 class SearchResponse:
     query: str
     results: list[Result]
@@ -34,10 +45,12 @@ class SearchResponse:
     notes: list[str] = field(default_factory=list)
     translations: list[dict] = field(default_factory=list)
     filters: dict = field(default_factory=dict)
+    wording: Wording | None = None
 
     def to_json(self) -> dict:
         out = {"query": self.query, "results": [r.to_json() for r in self.results],
-               "understood_as": self.terms, "translations": self.translations, "notes": self.notes}
+               "understood_as": self.terms, "translations": self.translations, "notes": self.notes,
+               **(self.wording or Wording()).to_json()}
         return {**out, "filters": self.filters} if self.filters else out
 
 
@@ -69,6 +82,7 @@ class AskResponse:
     # Declined because the question is far from everything the library holds (below the
     # topicality gate, retrieval.topicality), not only for want of a confident sentence.
     off_topic: bool = False
+    wording: Wording | None = None
 
     def to_json(self) -> dict:
         out_passages = []
@@ -81,7 +95,8 @@ class AskResponse:
                 "answer": [{"text": s.text, "article_id": s.article_id, "paragraph": s.paragraph,
                             "citation": s.citation, "confidence": s.confidence} for s in self.answer],
                 "passages": out_passages, "understood_as": self.terms, "translations": self.translations,
-                "notes": self.notes, **({"filters": self.filters} if self.filters else {})}
+                "notes": self.notes, **(self.wording or Wording()).to_json(),
+                **({"filters": self.filters} if self.filters else {})}
 
 
 @dataclass

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from docsearch.config import ENCODER_MODEL, calibrated_fusion
 from docsearch.engine import DocSearch
-from docsearch.retrieval.familiarity import content_units, passages_holding, unknown_share
+from docsearch.retrieval.familiarity import content_units, passages_holding, unknown_share, unknown_terms
 from docsearch.retrieval.query import analyze
 from helpers import settings_for
 
@@ -68,3 +68,19 @@ def seed_settings(index_dir):
 def test_the_encoder_was_calibrated_to_lean_on_meaning_for_unfamiliar_questions():
     fusion = calibrated_fusion(ENCODER_MODEL)
     assert fusion["dense_weight"] < fusion["dense_weight_unfamiliar"] <= 1.0
+
+
+def test_unknown_terms_name_the_words_no_passage_holds_as_the_question_writes_them(seed):
+    terms = unknown_terms(seed.store, analyze(UNFAMILIAR, 500))
+    assert "暴发" in terms and "缩水" in terms and "美国" not in terms
+    assert unknown_terms(seed.store, analyze("新冠暴發那一年,美國工廠的產出縮水了多少?", 500)) == terms
+    # English words were translated, not searched as typed: nothing to name.
+    assert unknown_terms(seed.store, analyze("Why did pension funds in Japan collapse?", 500)) == []
+
+
+def test_search_and_ask_say_which_words_the_library_lacks_and_how_they_ranked(seed):
+    unfamiliar, familiar = seed.ask(UNFAMILIAR).to_json(), seed.search(FAMILIAR).to_json()
+    assert "缩水" in unfamiliar["not_in_library"] and unfamiliar["ranked_by_meaning"] is True
+    assert familiar["ranked_by_meaning"] is False and "回流" not in familiar["not_in_library"]
+    # The passage that answers, though the words differ: 2020年出现-4.5%的负增长.
+    assert "-4.5%" in unfamiliar["answer"][0]["text"]

@@ -45,6 +45,15 @@ def test_english_question_shows_its_translation(app):
     assert "14.3%" in html_of(app)
 
 
+def test_a_question_worded_unlike_the_library_says_so_and_is_answered(app):
+    app.text_input(key="question").set_value("新冠暴發那一年,美國工廠的產出縮水了多少?")
+    app.button[0].click().run()
+    assert not app.exception
+    caption = next(c.value for c in app.caption if "检索词" in c.value)
+    assert "文献库中没有的词" in caption and "缩水" in caption and "按语义排序" in caption
+    assert "負增長" in re.sub(r"<[^>]+>", "", html_of(app))
+
+
 def test_lookup_finds_both_vocabularies(app):
     app.sidebar.radio(key="page").set_value("lookup").run()
     app.text_input(key="keyword").set_value("芯片")

@@ -75,6 +75,9 @@ def _show_understood(out: dict) -> None:
     for t in out.get("translations", []):
         print(f"translated: {t['english']} -> {' / '.join(t['chinese'])}")
     print(f"understood as: {' '.join(out['understood_as'])}")
+    if out.get("not_in_library"):
+        print(f"not in the library: {' '.join(out['not_in_library'])}"
+              + (" (ranked mainly by meaning)" if out.get("ranked_by_meaning") else ""))
 
 
 def _show_search(out: dict) -> None:

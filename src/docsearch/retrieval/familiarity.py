@@ -33,6 +33,17 @@ def passages_holding(index: KeywordIndex, forms: list[str]) -> int:
     return max(counts.values(), default=0)
 
 
+def unknown_terms(index: KeywordIndex, q: Query) -> list[str]:
+    """The Chinese question's content words that no passage holds, as the question writes them
+    (canonical form), a word inside a longer unknown one left out (集中力量, not also 集中力).
+    Empty for questions with English words: their words were translated, not searched as typed."""
+    if q.groups:
+        return []
+    unknown = [next((f for f in forms if f in q.canonical), forms[0])
+               for forms in content_units(q) if not passages_holding(index, forms)]
+    return [w for w in dict.fromkeys(unknown) if not any(w != other and w in other for other in unknown)]
+
+
 def unknown_share(index: KeywordIndex, q: Query) -> float:
     """The share of the question's content units that no passage holds (0 without any)."""
     units = content_units(q)

@@ -8,7 +8,7 @@ from typing import Protocol
 from docsearch.config import Settings
 from docsearch.responses import Result, citation
 from docsearch.retrieval.evidence import rerank_by_sentences, rescore_translated
-from docsearch.retrieval.familiarity import unknown_share
+from docsearch.retrieval.familiarity import unknown_share, unknown_terms
 from docsearch.retrieval.fusion import fuse
 from docsearch.retrieval.query import Query
 from docsearch.storage.base import Store, VectorIndex
@@ -60,17 +60,29 @@ class Ranker:
         with self.lib.lock:
             return self.lib.vectors.search(vector, n) if self.lib.store.passage_count() else []
 
+    def weighs_familiarity(self) -> bool:
+        """Whether questions worded unlike the library get a weight of their own (the model was
+        calibrated with one); only then are their words counted, a look-up each."""
+        s = self.lib.settings
+        return s.resolved_dense_weight_unfamiliar != s.resolved_dense_weight
+
+    def unknown_terms(self, q: Query) -> list[str]:
+        """The question's words that no passage holds, when the ranking weighs them (else [])."""
+        return unknown_terms(self.lib.store, q) if self.weighs_familiarity() else []
+
+    def by_meaning(self, q: Query) -> bool:
+        """Whether the question is ranked with the unfamiliar questions' weight."""
+        s = self.lib.settings
+        return (not q.groups and self.weighs_familiarity()
+                and unknown_share(self.lib.store, q) >= s.unfamiliar_share)
+
     def weight_for(self, q: Query) -> float:
         """The calibrated dense weight for this kind of query: translated English, Chinese worded
         unlike the library (familiarity), or other Chinese."""
         s = self.lib.settings
         if q.groups:
             return s.resolved_dense_weight_translated
-        w, w_unfamiliar = s.resolved_dense_weight, s.resolved_dense_weight_unfamiliar
-        # Counting the words costs a look-up each: only where the answer can differ.
-        if w_unfamiliar != w and unknown_share(self.lib.store, q) >= s.unfamiliar_share:
-            return w_unfamiliar
-        return w
+        return s.resolved_dense_weight_unfamiliar if self.by_meaning(q) else s.resolved_dense_weight
 
     def ranked(self, q: Query, limit: int, dense_weight: float | None = None,
                allowed: set[str] | None = None) -> list[tuple[int, float]]:

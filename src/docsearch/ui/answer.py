@@ -15,11 +15,16 @@ from docsearch.ui.state import go_read
 
 
 def show_translations(resp: Any, t: dict) -> None:
-    """What the question was understood as: English words' translations and the search terms."""
+    """What the question was understood as: English words' translations, the search terms, and
+    the words the library never uses (with whether the ranking leaned on meaning for them)."""
     # One caption (one element, no gaps) for the translations and the terms.
     lines = [f"{t['translated']}: " + "; ".join(f"{safe(tr['english'])} → {' / '.join(map(safe, tr['chinese']))}"
                                                for tr in resp.translations)] if resp.translations else []
     lines.append(f"{t['understood']}: {safe(' '.join(resp.terms))}")
+    wording = getattr(resp, "wording", None)
+    if wording and wording.not_in_library:
+        lines.append(f"{t['not_in_library']}: {safe(' '.join(wording.not_in_library))}"
+                     + (f" ({t['by_meaning']})" if wording.by_meaning else ""))
     st.caption("  \n".join(lines), unsafe_allow_html=True)
 
 
