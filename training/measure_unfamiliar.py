@@ -96,10 +96,10 @@ def report(path: str) -> None:
         zh = [u for lists, u, _ in rows if not lists.translated]
         if zh:
             print(f"  {name}: {sum(u >= 0.35 for u in zh)} of {len(zh)} Chinese questions at share >= 0.35")
-    print(f"{'R@1 / R@5':<16}" + "".join(f"{k:>16}" for k in sets))
+    print(f"{'R@1 / R@5':<16}" + "".join(f"{k:>18}" for k in sets))
     grid = [("one weight", 1.1, w)] + [(f">= {s}: w {x}", s, x) for s in SHARES for x in WEIGHTS]
     for label, share, w_unf in grid:
-        print(f"{label:<16}" + "".join(f"{'%.3f / %.3f' % figures(rows, w, w_en, share, w_unf):>16}"
+        print(f"{label:<16}" + "".join(f"{'%.3f / %.3f' % figures(rows, w, w_en, share, w_unf):>18}"
                                        for rows in sets.values()))
 
 
