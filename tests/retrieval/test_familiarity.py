@@ -2,7 +2,7 @@
 weight that follows from it (retrieval.familiarity, Ranker.weight_for)."""
 from dataclasses import replace
 
-from docsearch.config import ENCODER_MODEL, calibrated_fusion
+from docsearch.config import ENCODER_MODEL, STATIC_MODEL, calibrated_fusion
 from docsearch.engine import DocSearch
 from docsearch.retrieval.familiarity import content_units, passages_holding, unknown_share, unknown_terms
 from docsearch.retrieval.query import analyze
@@ -45,9 +45,13 @@ def test_unfamiliar_chinese_questions_take_their_own_weight(seed_index_dir):
 
 
 def test_a_model_calibrated_without_an_unfamiliar_weight_keeps_one_weight(seed_index_dir):
-    s = replace(seed_settings(seed_index_dir), dense_weight=0.2, dense_weight_unfamiliar=None,
-                model="docsearch-static-zh-en")
+    # all-MiniLM-L6-v2 was calibrated before the unfamiliar weight existed.
+    s = replace(seed_settings(seed_index_dir), model="all-MiniLM-L6-v2")
+    assert "dense_weight_unfamiliar" not in calibrated_fusion("all-MiniLM-L6-v2")
     assert s.resolved_dense_weight_unfamiliar == s.resolved_dense_weight
+    # The static model was tuned for it and found nothing above its Chinese weight.
+    static = replace(seed_settings(seed_index_dir), model=STATIC_MODEL)
+    assert static.resolved_dense_weight_unfamiliar == static.resolved_dense_weight
 
 
 def test_search_ranks_each_question_with_the_weight_of_its_kind(seed_index_dir):
