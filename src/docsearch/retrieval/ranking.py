@@ -70,11 +70,14 @@ class Ranker:
         """The question's words that no passage holds, when the ranking weighs them (else [])."""
         return unknown_terms(self.lib.store, q) if self.weighs_familiarity() else []
 
+    def is_unfamiliar(self, q: Query) -> bool:
+        """Whether a Chinese question is worded unlike the library: at least `unfamiliar_share`
+        of its content words occur in no passage (English questions are translated instead)."""
+        return not q.groups and unknown_share(self.lib.store, q) >= self.lib.settings.unfamiliar_share
+
     def by_meaning(self, q: Query) -> bool:
         """Whether the question is ranked with the unfamiliar questions' weight."""
-        s = self.lib.settings
-        return (not q.groups and self.weighs_familiarity()
-                and unknown_share(self.lib.store, q) >= s.unfamiliar_share)
+        return self.weighs_familiarity() and self.is_unfamiliar(q)
 
     def weight_for(self, q: Query) -> float:
         """The calibrated dense weight for this kind of query: translated English, Chinese worded

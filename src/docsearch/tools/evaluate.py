@@ -26,7 +26,6 @@ import numpy as np
 from docsearch.config import AUTO_MODEL, Settings, auto_model, cache_dir, calibrated_fusion, store_calibration
 from docsearch.engine import DocSearch
 from docsearch.ingest import Article
-from docsearch.retrieval.familiarity import unknown_share
 from docsearch.retrieval.query import QueryError, analyze
 from docsearch.storage.base import FORMAT_VERSION
 from docsearch.text.normalize import converter
@@ -98,7 +97,8 @@ def rank_lists(ds, questions: list[Question], with_dense: bool, n: int = 100) ->
     for i, q in enumerate(qs):
         kw = ds.keyword_ranked(q, n) if q else []
         dn = ds.dense_ranked(dense_vecs[i], n) if dense_vecs is not None else []
-        unfamiliar = bool(q and not q.groups and unknown_share(ds.store, q) >= ds.settings.unfamiliar_share)
+        # The product's rule, whatever weight the model has now: tuning needs these questions.
+        unfamiliar = bool(q and ds.ranker.is_unfamiliar(q))
         out.append(Lists(kw, dn, bool(q and q.groups), unfamiliar))
     return out
 
