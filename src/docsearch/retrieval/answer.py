@@ -69,11 +69,18 @@ def subject_grams(title: str, first_sentence: str) -> set[str]:
     return set(segment.char_grams(canonical(title))) | set(segment.char_grams(subject.replace("》", "")))
 
 
-def best_sentence(question_canonical: str, text: str, grams: list[str] | None = None,
-                  title: str = "") -> SentenceChoice:
-    """Pick the sentence of `text` (a passage of the article called `title`) that best answers
-    the question, with the sentence before it when it opens by pointing back. Never empty for
-    text that has any non-space character."""
+@dataclass(frozen=True)
+class ScoredSentences:
+    """A passage's sentences (spans in its text, canonical text) and the lexical score of each."""
+    spans: list[tuple[int, int]]
+    sentences: list[str]
+    scores: list[float]
+
+
+def sentence_scores(question_canonical: str, text: str, grams: list[str] | None = None,
+                    title: str = "") -> ScoredSentences:
+    """Every sentence of `text` (a passage of the article called `title`) scored by how well it
+    answers the question (see the module docstring)."""
     grams = question_grams(question_canonical) if grams is None else grams
     expects_number = bool(_EXPECTS_NUMBER.search(question_canonical))
     expects_time = bool(_EXPECTS_TIME.search(question_canonical))
@@ -91,8 +98,8 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
         k = sum(1 for h in held if g in h)
         if k:
             weight[g] = math.log(1 + n / k) ** LOCAL_RARITY_POWER
-    best, best_i = SentenceChoice(*spans[0], score=-1.0), 0
-    for i, ((a, b), sent, have) in enumerate(zip(spans, sentences, held)):
+    scores = []
+    for sent, have in zip(sentences, held):
         score = sum(w for g, w in weight.items() if g in have)
         if expects_number and _NUMBER.search(sent):
             score *= TYPE_BONUS
@@ -100,8 +107,24 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
             score *= TYPE_BONUS
         if unit is not None and unit.search(sent):
             score *= UNIT_BONUS
-        if score > best.score:
-            best, best_i = SentenceChoice(a, b, score), i
+        scores.append(score)
+    return ScoredSentences(spans, sentences, scores)
+
+
+def best_sentence(question_canonical: str, text: str, grams: list[str] | None = None,
+                  title: str = "") -> SentenceChoice:
+    """Pick the sentence of `text` (a passage of the article called `title`) that best answers
+    the question, with the sentence before it when it opens by pointing back. Never empty for
+    text that has any non-space character."""
+    scored = sentence_scores(question_canonical, text, grams, title)
+    return widened(text, scored, max(range(len(scored.scores)), key=lambda i: (scored.scores[i], -i)))
+
+
+def widened(text: str, scored: ScoredSentences, best_i: int) -> SentenceChoice:
+    """Sentence `best_i` as the answer, widened by the sentence it points back to or, for a bare
+    numbered label, by the sentence after it."""
+    spans, sentences, n = scored.spans, scored.sentences, len(scored.spans)
+    best = SentenceChoice(*spans[best_i], score=scored.scores[best_i])
     # Widened by a neighbour only within a paragraph:
     if best_i > 0 and _POINTS_BACK.match(sentences[best_i]) and not _POINTS_BACK.match(sentences[best_i - 1]):
         before = spans[best_i - 1]
