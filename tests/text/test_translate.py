@@ -71,3 +71,14 @@ def test_a_lone_letter_is_a_label_not_a_dictionary_word():
         assert all(len(g.source) > 1 for g in groups), groups
         assert word in [g.source for g in groups]
     assert not any(a in ("五百", "杆菌", "摄氏度") for g in translate("Plan B, vitamin D, drop D") for a in g.alternatives)
+
+
+def test_a_glossary_pair_found_apart_settles_the_first_words_sense():
+    # "factories move overseas": move is 迁厂 / 外迁 here, never 感动 / 运动; factories stays 工厂.
+    groups = {g.source: g.alternatives for g in translate("Why did American factories move overseas?")}
+    assert "外迁" in groups["move"] and "感动" not in groups["move"]
+    assert "工厂" in groups["factories"]
+    # Without the pair's other word, the dictionary's senses stand.
+    assert "外迁" not in {a for g in translate("Where did the family move in 1990?") for a in g.alternatives}
+    # Stopword pairs are not pairs: "how" and "long" apart do not ask for a duration.
+    assert "多久" not in {a for g in translate("How did the long recession end?") for a in g.alternatives}

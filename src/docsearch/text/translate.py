@@ -70,6 +70,27 @@ def _glossary() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
+def _collocations() -> dict[str, dict[str, str]]:
+    """The glossary's two-word entries (move factory, supply chain) under their first word, the
+    one whose sense the pair settles: word -> {the other word: the entry}. The other word keeps
+    its own translation (factory: 工厂). Stopword pairs (how long) are left out: "how" and "long"
+    anywhere in a question do not ask for a duration."""
+    out: dict[str, dict[str, str]] = {}
+    for key in _glossary():
+        parts = key.split()
+        if len(parts) == 2 and not any(p in STOPWORDS or p in LIGHT for p in parts):
+            out.setdefault(parts[0], {})[parts[1]] = key
+    return out
+
+
+def _collocation(word_forms: list[str], others: set[str]) -> str | None:
+    """The two-word glossary entry a word forms with another word of the same question, in any
+    order and apart ("factories move overseas" is "move factory"), if any."""
+    table = _collocations()
+    return next((key for f in word_forms for other, key in table.get(f, {}).items() if other in others), None)
+
+
+@lru_cache(maxsize=1)
 def _pinyin_names() -> dict[str, tuple[str, ...]]:
     """Chinese proper names by toneless pinyin of two or more syllables (data/pinyin_names.tsv.gz,
     from CC-CEDICT by training/build_pinyin_names.py): xijinping -> 习近平, guangdong -> 广东."""
@@ -114,6 +135,8 @@ def translate(text: str) -> list[Group]:
     # "US" is the country, the pronoun "us" a stopword like "we".
     names = {i for i, w in enumerate(cased) if i > 0 and w[0].isupper()}
     words = ["we" if w == "us" else w.lower() for w in cased]
+    # Each word's dictionary form, for glossary pairs found apart (_collocation).
+    bases = [senses.base(w) for w in words]
     groups: list[Group] = []
     i = 0
     while i < len(words):
@@ -141,7 +164,11 @@ def translate(text: str) -> list[Group]:
             else:
                 # A verb's forms are not the glossary's nouns ("issued" is not 期, an issue).
                 forms = [phrase] if phrase.endswith(("ed", "ing")) else _lemmas(phrase)
-                alts = next(((gloss[f], ()) for f in forms if f in gloss), None)
+                # In context first: the word with another of the question's words is a glossary pair.
+                others = {b for j, b in enumerate(bases) if j != i and words[j] not in STOPWORDS}
+                pair = _collocation(list(dict.fromkeys([phrase, bases[i]])), others)
+                alts = (gloss[pair], ()) if pair else None
+                alts = alts or next(((gloss[f], ()) for f in forms if f in gloss), None)
                 alts = alts or senses.choose(senses.candidates(phrase, exact=i in names))
             if alts and alts[0]:
                 found = (n, Group(phrase, *alts))

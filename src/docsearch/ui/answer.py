@@ -54,7 +54,7 @@ def show_answer(ds: DocSearch, t: dict, script: str, resp: Any) -> None:
     # A declined question's passages are related reading: no sentence of theirs is marked as
     # its answer (the words searched for still are).
     answered = getattr(resp, "answered", True)
-    for r, sent, a, b in resp.passages:
+    for r, sent, a, b in export.in_citation_order(resp):
         _passage(ds, t, script, r, (a, b), terms, nums[(r.article_id, r.rank)], arts.get(r.article_id), answered)
     _exports(t, resp, {aid: art.url for aid, art in arts.items() if art.url})
 

@@ -45,6 +45,13 @@ def citation_numbers(resp: Any) -> dict[tuple[str, int], int]:
     return nums
 
 
+def in_citation_order(resp: Any) -> list[tuple]:
+    """The answer's passages in the order of their [n]: a reference list reads [1], [2], [3]
+    even when the answer cites a passage ranked below others (the rest keep their rank order)."""
+    nums = citation_numbers(resp)
+    return sorted(resp.passages, key=lambda p: nums[(p[0].article_id, p[0].rank)])
+
+
 def declined_message(resp: Any, t: dict) -> str:
     """Why a declined question has no answer, in the interface language: far from everything the
     library holds (the topicality gate), or no sentence confident enough."""
@@ -68,7 +75,7 @@ def answer_markdown(resp: Any, t: dict, urls: dict[str, str] | None = None) -> s
     for a in resp.answer:
         lines.append(f"- {a.text} [{nums[(a.article_id, a.passage_rank)]}] ({confidence_label(t, a.confidence)})")
     lines += ["", f"## {t['passages'] if answered else t['related']}", ""]
-    for r, sent, _, _ in resp.passages:
+    for r, sent, _, _ in in_citation_order(resp):
         n = nums[(r.article_id, r.rank)]
         cite = citation_text(t, r.title, r.source, r.date, r.paragraph, r.paragraph_end, urls.get(r.article_id, ""))
         lines += [f"[{n}] {cite}", ""]
