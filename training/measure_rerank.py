@@ -60,7 +60,7 @@ def collect(ds, reranker: Reranker, items) -> list[dict]:
         rel = [(r.article_id in gold) if isinstance(gold, set) else any(g in v for g in gold)
                for r, v in zip(results, views)]
         hit = []
-        for r, choice in passage_sentences(q, results):
+        for r, choice in passage_sentences(q, results, ds.sentence_meaning):
             sent = t2s.convert(r.text[choice.start:choice.end])
             hit.append(any(t2s.convert(a) in sent for a in answers if a))
         rows.append({"q": text, "rel": rel, "hit": hit, "scores": scores, "seconds": seconds})

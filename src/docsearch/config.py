@@ -48,6 +48,10 @@ class Settings:
     # Wikipedia questions whose keyword answer was right (held-out dev R@1 0.965 -> 0.963).
     dense_weight_unfamiliar: float | None = None
     unfamiliar_share: float = 0.35
+    # Weight of the encoder's question-sentence similarity when choosing a passage's answer
+    # sentence (retrieval.answer.chosen_sentence); None: the value measured for the model
+    # (training/measure_answer_sentences.py), 0 for models without one: no sentence is encoded.
+    answer_dense_weight: float | None = None
     # Passages longer than this are split at sentence ends (characters). Measured on the dev
     # set: 400 costs ~0.005 R@1 against whole paragraphs, 800 costs nothing.
     max_passage_chars: int = 800
@@ -153,6 +157,13 @@ class Settings:
         return calibrated_fusion(self.model).get("dense_weight_unfamiliar", self.resolved_dense_weight)
 
 
+    @property
+    def resolved_answer_dense_weight(self) -> float:
+        if self.answer_dense_weight is not None:
+            return self.answer_dense_weight
+        return calibrated_fusion(self.model).get("answer_dense_weight", 0.0)
+
+
 def _field_types() -> dict[str, Any]:
     return {f.name: f.type for f in fields(Settings)}
 
@@ -231,7 +242,8 @@ def store_calibration(model: str, params: dict[str, Any]) -> None:
         table = json.loads(FUSION_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         table = {}
-    table[model_key(model)] = params
+    # Merged: tuning the fusion weights keeps what was measured apart (answer_dense_weight).
+    table[model_key(model)] = {**table.get(model_key(model), {}), **params}
     FUSION_FILE.write_text(json.dumps(table, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                            encoding="utf-8")
 

@@ -23,6 +23,7 @@ from docsearch.retrieval.filters import Filters, allowed_articles
 from docsearch.retrieval.query import Query, analyze
 from docsearch.retrieval.ranking import Ranker
 from docsearch.retrieval.rerank import Reranked, Reranker
+from docsearch.retrieval.sentence_meaning import SentenceMeaning
 from docsearch.storage.base import ArticleRow
 from docsearch.text.chunk import paragraphs
 from docsearch.text.highlight import highlight_spans
@@ -37,6 +38,7 @@ class DocSearch:
         self.library = Library(settings, progress)
         self.ranker = Ranker(self.library)
         self.confidence = ConfidenceModel(self.library)
+        self.sentence_meaning = SentenceMeaning(self.library)
         self.reranker = Reranker(settings.rerank_depth, settings.rerank_prior)
 
     # -- the open library ------------------------------------------------------------------
@@ -184,7 +186,7 @@ class DocSearch:
         return Wording(self.ranker.unknown_terms(q), self.ranker.by_meaning(q))
 
     def _answer(self, question: str, q: Query, results: list[Result]) -> AskResponse:
-        c = compose(q, results, self.confidence)
+        c = compose(q, results, self.confidence, self.sentence_meaning)
         return AskResponse(question, c.answers, c.passages, q.notes, q.terms, q.translations,
                            answered=bool(c.answers), confidence=c.confidence, off_topic=c.off_topic)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from docsearch.text import segment
 from docsearch.text.chunk import is_enumerated, sentence_spans
@@ -117,7 +118,20 @@ def best_sentence(question_canonical: str, text: str, grams: list[str] | None = 
     the question, with the sentence before it when it opens by pointing back. Never empty for
     text that has any non-space character."""
     scored = sentence_scores(question_canonical, text, grams, title)
-    return widened(text, scored, max(range(len(scored.scores)), key=lambda i: (scored.scores[i], -i)))
+    return widened(text, scored, chosen_sentence(scored))
+
+
+def chosen_sentence(scored: ScoredSentences, cosines: Sequence[float] | None = None,
+                    dense_weight: float = 0.0) -> int:
+    """The index of the sentence that best answers: by lexical score, as a share of the best
+    one's; with the encoder's question-sentence cosines, minus `dense_weight` times how far each
+    sentence's cosine falls below the best one's (the first sentence wins ties)."""
+    best = max(scored.scores)
+    values = [s / best if best > 0 else 0.0 for s in scored.scores]
+    if cosines is not None and dense_weight > 0 and len(cosines) == len(values):
+        top = max(cosines)
+        values = [v - dense_weight * (top - c) for v, c in zip(values, cosines)]
+    return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
 def widened(text: str, scored: ScoredSentences, best_i: int) -> SentenceChoice:

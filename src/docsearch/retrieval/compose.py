@@ -8,6 +8,7 @@ from docsearch.responses import AnswerSentence, Result, citation
 from docsearch.retrieval import answer as sentences
 from docsearch.retrieval.confidence import ConfidenceModel
 from docsearch.retrieval.query import Query
+from docsearch.retrieval.sentence_meaning import SentenceMeaning
 from docsearch.text.chunk import paragraphs
 from docsearch.text.normalize import canonical
 
@@ -20,6 +21,11 @@ ANSWER_SCORE_RATIO = 0.6
 # this rule 8% of the further sentences held an answer (29 of 353 on dev); at 0.85, 33% (11 of
 # 33), and 3 of 687 dev questions lose their only right sentence.
 EXTRA_PASSAGE_SCORE_RATIO = 0.85
+# The encoder reads the sentences of this many passages from the top (retrieval.sentence_meaning):
+# the answer's first sentence nearly always comes from the top passage. It costs `ask` on the
+# shipped corpus (medians, side by side with the encoder off, while a benchmark ran) +0.11 s for
+# the top passage, +0.24 s for the top two, +0.53 s for all five.
+MEANING_PASSAGES = 1
 # Sentences in an answer at most.
 MAX_ANSWER_SENTENCES = 3
 
@@ -30,11 +36,25 @@ def asked_text(q: Query) -> str:
     return " ".join([q.canonical] + [a for g in q.groups for a in g.alternatives])
 
 
-def passage_sentences(q: Query, results: list[Result]) -> list[tuple[Result, sentences.SentenceChoice]]:
-    """Each result with the sentence (span in its text, and score) that best answers `q`."""
+def passage_sentences(q: Query, results: list[Result], meaning: SentenceMeaning | None = None,
+                      ) -> list[tuple[Result, sentences.SentenceChoice]]:
+    """Each result with the sentence (span in its text, and lexical score) that best answers `q`;
+    with `meaning` (and a weight for its model), the encoder's question-sentence similarity
+    weighs in for the first MEANING_PASSAGES results."""
     asked = asked_text(q)
     grams = sentences.question_grams(asked)
-    return [(r, sentences.best_sentence(asked, r.text, grams, r.title)) for r in results]
+    scored = [sentences.sentence_scores(asked, r.text, grams, r.title) for r in results]
+    weight = meaning.weight if meaning is not None else 0.0
+    cosines: list = [None] * len(results)
+    if weight > 0 and results:
+        read = scored[:MEANING_PASSAGES]
+        flat = [r.text[a:b] for r, sc in zip(results, read) for a, b in sc.spans]
+        values, i = meaning.cosines(q.text, flat), 0
+        for n, sc in enumerate(read):
+            cosines[n] = values[i:i + len(sc.spans)]
+            i += len(sc.spans)
+    return [(r, sentences.widened(r.text, sc, sentences.chosen_sentence(sc, cos, weight)))
+            for r, sc, cos in zip(results, scored, cosines)]
 
 
 @dataclass
@@ -53,14 +73,14 @@ class Candidate:
 
 
 def candidates(q: Query, results: list[Result], model: ConfidenceModel | None = None,
-               contrast: float | None = None) -> list[Candidate]:
+               contrast: float | None = None, meaning: SentenceMeaning | None = None) -> list[Candidate]:
     """Each result's best sentence with its confidence, in rank order (`contrast`: the
-    question's topicality when already measured)."""
+    question's topicality when already measured; `meaning`: as for passage_sentences)."""
     # How far the question is from the library's subject: one measure for all its sentences.
     if contrast is None:
         contrast = model.topicality(q) if model and results else 0.0
     out, seen = [], set()
-    for r, choice in passage_sentences(q, results):
+    for r, choice in passage_sentences(q, results, meaning):
         sent = r.text[choice.start:choice.end]
         key = canonical(sent)
         conf = model.confidence(model.evidence(q, r.text, sent, contrast)) if model else 1.0
@@ -77,10 +97,12 @@ class Composed:
     off_topic: bool = False                            # below the topicality gate
 
 
-def compose(q: Query, results: list[Result], model: ConfidenceModel | None = None) -> Composed:
-    """The answer to `q` from ranked results; with a confidence model, only sentences it trusts."""
+def compose(q: Query, results: list[Result], model: ConfidenceModel | None = None,
+            meaning: SentenceMeaning | None = None) -> Composed:
+    """The answer to `q` from ranked results; with a confidence model, only sentences it trusts;
+    with `meaning`, sentences chosen by the encoder's similarity too."""
     contrast = model.topicality(q) if model and results else 0.0
-    cands = candidates(q, results, model, contrast)
+    cands = candidates(q, results, model, contrast, meaning)
     threshold = model.threshold if model else 0.0
     answers = [answer_sentence(c) for c in listed(cands, threshold)]
     passages = [(c.result, c.text, c.start, c.end) for c in cands]

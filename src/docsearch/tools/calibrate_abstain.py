@@ -59,7 +59,7 @@ def candidate_evidence(ds: DocSearch, model: ConfidenceModel, question: str, k: 
     results = ds.answer_passages(q, k)
     contrast = model.topicality(q) if results else -1.0
     out, top = [], None
-    for r, choice in passage_sentences(q, results):
+    for r, choice in passage_sentences(q, results, ds.sentence_meaning):
         top = choice.score if top is None else top
         if choice.score < ANSWER_SCORE_RATIO * top and out:
             continue
