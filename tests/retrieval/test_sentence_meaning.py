@@ -56,3 +56,17 @@ def test_e5_puts_the_sentence_that_answers_an_english_question_nearest(seed):
 def test_lexical_scores_cover_every_sentence():
     s = sentence_scores("增速是多少", "增速1.8%。关税加征。台积电设厂。")
     assert len(s.scores) == len(s.spans) == 3 and s.scores[0] == max(s.scores)
+
+
+def test_tuning_the_fusion_weights_keeps_the_answer_weight(tmp_path, monkeypatch):
+    from docsearch import config
+
+    table = tmp_path / "fusion.json"
+    table.write_text('{"m": {"dense_weight": 0.3, "answer_dense_weight": 10.0}}', encoding="utf-8")
+    monkeypatch.setattr(config, "FUSION_FILE", table)
+    config.store_calibration("m", {"dense_weight": 0.4, "tuned_at": "today"})
+    assert config.calibrated_fusion("m") == {"dense_weight": 0.4, "answer_dense_weight": 10.0, "tuned_at": "today"}
+    s = config.Settings(model="m")
+    assert s.resolved_answer_dense_weight == 10.0
+    assert config.Settings(model="m", answer_dense_weight=0.0).resolved_answer_dense_weight == 0.0
+    assert config.Settings(model="other").resolved_answer_dense_weight == 0.0
