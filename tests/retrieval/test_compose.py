@@ -44,3 +44,14 @@ def test_untrusted_duplicate_and_weakly_matching_sentences_are_never_listed():
 
 def test_at_most_three_sentences():
     assert ranks([candidate(n, 1.0) for n in range(1, 6)]) == [1, 2, 3]
+
+
+def test_a_sentence_that_asks_is_never_an_answer():
+    # Policy writing asks rhetorical questions that share the question's words.
+    asking = candidate(1, 1.0)
+    asking.result = Result(1, "a", "t", 1, 1, "时至今日,美国推动制造业回流的计划究竟成效如何?", 1.0, "c", 1)
+    asking.end = len(asking.result.text)
+    assert ranks([asking, candidate(2, 0.9)]) == [2]
+    assert listed([asking], THRESHOLD) == []
+    quoted = Result(1, "a", "t", 1, 1, "他问:“为什么?”", 1.0, "c", 1)
+    assert listed([Candidate(quoted, 0, len(quoted.text), 10.0, 0.9, False)], THRESHOLD) == []

@@ -159,6 +159,12 @@ def _unit_pattern(question_canonical: str) -> re.Pattern | None:
     return re.compile(_NUMERAL + r"+\s*" + re.escape(unit.group(1))) if unit else None
 
 
+def asks(sentence: str) -> bool:
+    """Whether a sentence is itself a question (时至今日,……成效如何?): policy writing asks
+    rhetorical questions that share a question's words but answer nothing."""
+    return sentence.rstrip().rstrip("”」』\"')）)]】").endswith(("?", "？"))
+
+
 def holds_expected_type(question_canonical: str, sentence: str) -> bool:
     """Whether the sentence holds the kind of answer the question asks for: a number for 多少 /
     how many, a date for 哪一年 / when, a count in the unit asked (多少辆 -> 辆); the same

@@ -113,13 +113,14 @@ def compose(q: Query, results: list[Result], model: ConfidenceModel | None = Non
 
 def listed(cands: list[Candidate], threshold: float,
            extra_ratio: float = EXTRA_PASSAGE_SCORE_RATIO) -> list[Candidate]:
-    """The candidates an answer lists: those the confidence model trusts; after the first, only
-    those that match the question about as well as the top passage's sentence does, from
-    passages that rank about as well as the first listed one's."""
+    """The candidates an answer lists: those the confidence model trusts, never a sentence that
+    is itself a question; after the first, only those that match the question about as well as
+    the top passage's sentence does, from passages that rank about as well as the first listed
+    one's."""
     if not cands:
         return []
     top_score = cands[0].score
-    trusted = [c for c in cands if not c.duplicate and c.confidence >= threshold
+    trusted = [c for c in cands if not c.duplicate and c.confidence >= threshold and not sentences.asks(c.text)
                and (c is cands[0] or c.score >= ANSWER_SCORE_RATIO * top_score)]
     if not trusted:
         return []
