@@ -2,6 +2,7 @@
 the answer made of the best of them. The one path used by `ask`, the app and `eval`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from docsearch.responses import AnswerSentence, Result, citation
@@ -64,7 +65,7 @@ class Candidate:
     start: int          # offsets within the passage text
     end: int
     score: float        # the sentence's match to the question (retrieval.answer)
-    confidence: float   # P(it answers), by the confidence model (1.0 without one)
+    confidence: float   # P(it answers), by the confidence model (1.0 without one); nan: never listable
     duplicate: bool     # the same sentence as a higher-ranked passage's
 
     @property
@@ -79,14 +80,26 @@ def candidates(q: Query, results: list[Result], model: ConfidenceModel | None = 
     # How far the question is from the library's subject: one measure for all its sentences.
     if contrast is None:
         contrast = model.topicality(q) if model and results else 0.0
-    out, seen = [], set()
+    out, seen, top = [], set(), 0.0
     for r, choice in passage_sentences(q, results, meaning):
         sent = r.text[choice.start:choice.end]
         key = canonical(sent)
-        conf = model.confidence(model.evidence(q, r.text, sent, contrast)) if model else 1.0
-        out.append(Candidate(r, choice.start, choice.end, choice.score, conf, key in seen))
+        top = choice.score if not out else top
+        duplicate = key in seen
+        # Evidence costs a few look-ups: weighed only for a sentence that may be listed, and for
+        # the top one always (its confidence is the question's).
+        weighed = not out or (not duplicate and eligible(sent, choice.score, top))
+        conf = (model.confidence(model.evidence(q, r.text, sent, contrast)) if model else 1.0) if weighed else math.nan
+        out.append(Candidate(r, choice.start, choice.end, choice.score, conf, duplicate))
         seen.add(key)
     return out
+
+
+def eligible(sentence: str, score: float, top_score: float) -> bool:
+    """Whether a passage's best sentence may be listed at all: it matches the question at least
+    ANSWER_SCORE_RATIO as well as the top passage's sentence does, and is not itself a question.
+    The one rule for `ask` and for calibration (tools.calibrate_abstain)."""
+    return score >= ANSWER_SCORE_RATIO * top_score and not sentences.asks(sentence)
 
 
 @dataclass
@@ -120,8 +133,8 @@ def listed(cands: list[Candidate], threshold: float,
     if not cands:
         return []
     top_score = cands[0].score
-    trusted = [c for c in cands if not c.duplicate and c.confidence >= threshold and not sentences.asks(c.text)
-               and (c is cands[0] or c.score >= ANSWER_SCORE_RATIO * top_score)]
+    trusted = [c for c in cands if not c.duplicate and eligible(c.text, c.score, top_score)
+               and c.confidence >= threshold]
     if not trusted:
         return []
     first = trusted[0]

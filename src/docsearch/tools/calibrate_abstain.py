@@ -22,8 +22,7 @@ import numpy as np
 
 from docsearch.config import ENCODER_MODEL, model_key
 from docsearch.engine import DocSearch
-from docsearch.retrieval.answer import asks
-from docsearch.retrieval.compose import ANSWER_SCORE_RATIO, passage_sentences
+from docsearch.retrieval.compose import eligible, passage_sentences
 from docsearch.retrieval.confidence import (FEATURES, LEXICAL, MODEL_FILE, TOPICAL_FEATURES, ConfidenceModel,
                                              Evidence, forget_params)
 from docsearch.retrieval.query import analyze
@@ -53,9 +52,8 @@ def read_rows(paths: list[Path]) -> list[dict]:
 
 def candidate_evidence(ds: DocSearch, model: ConfidenceModel, question: str, k: int = ASK_K) -> list[list[float]]:
     """The evidence vector (TOPICAL_FEATURES) of each sentence `ask` would consider for its answer
-    (as in retrieval.compose: the best sentence of each of the k passages, kept when it scores at
-    least ANSWER_SCORE_RATIO of the top one's and is not itself a question), the top passage's
-    first whatever it is (the weights are fitted on it). `ask` answers when any of them clears the
+    (as in retrieval.compose: the best sentence of each of the k passages, kept when
+    compose.eligible), the top passage's first whatever it is (the weights are fitted on it). `ask` answers when any of them clears the
     threshold, so the question's confidence is their maximum."""
     q = analyze(question, ds.settings.max_query_chars)
     results = ds.answer_passages(q, k)
@@ -64,7 +62,7 @@ def candidate_evidence(ds: DocSearch, model: ConfidenceModel, question: str, k: 
     for r, choice in passage_sentences(q, results, ds.sentence_meaning):
         top = choice.score if top is None else top
         sent = r.text[choice.start:choice.end]
-        if out and (choice.score < ANSWER_SCORE_RATIO * top or asks(sent)):
+        if out and not eligible(sent, choice.score, top):
             continue
         out.append(model.evidence(q, r.text, sent, contrast).vector(TOPICAL_FEATURES))
     return out or [NO_PASSAGE]
