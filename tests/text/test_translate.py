@@ -1,5 +1,5 @@
 from docsearch.retrieval.query import analyze
-from docsearch.text.translate import has_english, translate
+from docsearch.text.translate import chinese_number, has_english, roman_value, translate
 
 
 def test_glossary_phrases_win_longest_first():
@@ -82,3 +82,20 @@ def test_a_glossary_pair_found_apart_settles_the_first_words_sense():
     assert "外迁" not in {a for g in translate("Where did the family move in 1990?") for a in g.alternatives}
     # Stopword pairs are not pairs: "how" and "long" apart do not ask for a duration.
     assert "多久" not in {a for g in translate("How did the long recession end?") for a in g.alternatives}
+
+
+def test_roman_numerals_after_a_name_search_the_number_as_chinese_writes_it():
+    groups = {g.source: g.alternatives for g in translate("Who won Super Bowl XLIX?")}
+    assert groups["xlix"] == ("49", "四十九")            # 第 49 届超级碗
+    groups = {g.source: g.alternatives for g in translate("Who did Henry III ennoble?")}
+    assert groups["iii"] == ("3", "三世")                # 亨利三世
+    # A glossary phrase that holds the numeral still wins, and abbreviations stay words.
+    assert [g.source for g in translate("What happened after World War II?")] == ["happened", "world war ii"]
+    dc = {g.source: g.alternatives for g in translate("Is the office in Washington DC?")}
+    assert "哥伦比亚特区" in dc["dc"]
+
+
+def test_roman_value_and_chinese_number():
+    assert [roman_value(w) for w in ("II", "IV", "IX", "XIV", "XLIX", "XC", "CXX")] == [2, 4, 9, 14, 49, 90, 120]
+    assert [roman_value(w) for w in ("I", "V", "DC", "MD", "IIII", "VX", "ii", "Xi")] == [None] * 8
+    assert [chinese_number(n) for n in (2, 10, 14, 20, 49, 105, 110)] == ["二", "十", "十四", "二十", "四十九", "一百零五", "一百一十"]

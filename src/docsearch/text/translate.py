@@ -117,6 +117,41 @@ def _lemmas(word: str) -> list[str]:
     return [f for f, _ in senses.forms(word)]
 
 
+_ROMAN = re.compile(r"(?=[IVXLC]{2,}$)C{0,3}(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+_CHINESE_DIGITS = "零一二三四五六七八九"
+
+
+def roman_value(word: str) -> int | None:
+    """The value of a Roman numeral written in capitals with at least two letters (XLIX -> 49),
+    else None: one letter is a label (plan B, vitamin C), and M/D are left out, since DC or
+    MD are abbreviations far more often than numbers."""
+    if not _ROMAN.fullmatch(word):
+        return None
+    values = [_ROMAN_VALUES[c] for c in word]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def chinese_number(n: int) -> str:
+    """A number below 400 in Chinese numerals (49 -> 四十九, 12 -> 十二, 105 -> 一百零五)."""
+    hundreds, tens, ones = n // 100, n // 10 % 10, n % 10
+    out = _CHINESE_DIGITS[hundreds] + "百" if hundreds else ""
+    if tens:
+        out += ("" if tens == 1 and not hundreds else _CHINESE_DIGITS[tens]) + "十"
+    elif hundreds and ones:
+        out += "零"
+    return out + (_CHINESE_DIGITS[ones] if ones else "")
+
+
+def roman_forms(n: int) -> tuple[str, ...]:
+    """How Chinese text writes the number a Roman numeral after a name stands for: in digits
+    (第49届超级碗), in numerals (第四十九届), and as a regnal number for small ones (亨利三世); a
+    lone numeral character (三) would match nearly every passage and is left out."""
+    cn = chinese_number(n)
+    forms = [str(n)] + ([cn] if len(cn) > 1 else []) + ([cn + "世"] if n <= 20 else [])
+    return tuple(dict.fromkeys(forms))
+
+
 def has_english(text: str) -> bool:
     """Whether the query is mainly English: more Latin letters than Han characters. A Chinese
     question with an English name in it (Good Jobs First在2022年…) is searched as written."""
@@ -141,6 +176,12 @@ def translate(text: str) -> list[Group]:
     i = 0
     while i < len(words):
         found = None
+        number = roman_value(cased[i]) if i in names else None
+        if number:
+            # Super Bowl XLIX is the 第49届 one, Henry III is 亨利三世: the number as Chinese writes it.
+            groups.append(Group(words[i], roman_forms(number)))
+            i += 1
+            continue
         pinyin = _pinyin_name(cased, i)
         if pinyin and (pinyin[0] > 1 or words[i] not in gloss and words[i] not in table):
             # A name in pinyin the dictionary does not list in English (Xi Jinping, Shenzhen).

@@ -19,6 +19,7 @@ _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]#+-~$|:@"})
 # without sentence-final punctuation.
 _HEAD_START = re.compile(r"^\s*(▍|#|[((][一二三四五六七八九十\d]{1,3}[))]|[一二三四五六七八九十]{1,3}、)")
 _SENTENCE_END = tuple("。.!?!?;;:…”\"』」")
+HEADING_MAX_CHARS = 80
 
 STYLE = """<style>
 mark.ans{background:#ffe08a} mark.term{background:none;color:#b3261e;font-weight:600;padding:0}
@@ -57,11 +58,16 @@ def plain(text: str) -> str:
 
 
 def is_heading(line: str) -> bool:
-    """Whether a paragraph reads as a section heading (short, numbered or unpunctuated)."""
+    """Whether a paragraph reads as a section heading: a numbered line up to 40 characters, one
+    up to 80 that ends no sentence (policy writing's (二)从回流来源地看,主要来自亚洲,…加快 heads
+    its section in one long line), or a short unpunctuated line."""
     s = line.strip()
-    if not s or len(s) > 40:
+    if not s or len(s) > HEADING_MAX_CHARS:
         return False
-    return bool(_HEAD_START.match(s)) or (len(s) <= 25 and not s.endswith(_SENTENCE_END))
+    numbered, ends_sentence = bool(_HEAD_START.match(s)), s.endswith(_SENTENCE_END)
+    if len(s) > 40:
+        return numbered and not ends_sentence
+    return numbered or (len(s) <= 25 and not ends_sentence)
 
 
 def marked(text: str, spans: list[tuple[int, int, str]], script: str) -> str:
