@@ -74,6 +74,10 @@ class Settings:
     # weaker prior undid their order (re-worded 29 -> 27 of 40 at prior 2, 29 at 4).
     rerank_depth: int = 5
     rerank_prior: float = 4.0
+    # English questions are encoded by the English query tower (models/english_queries.py) when
+    # the library's model is multilingual-e5-small: it places them where e5 places their Chinese
+    # translations (figures in training/english_queries.md).
+    english_query_tower: bool = True
     # Longer queries are cut to this many characters (a warning says so).
     max_query_chars: int = 2000
     # Largest file `add` accepts, in bytes.

@@ -72,7 +72,8 @@ class Library:
         if self._embedder is None:
             from docsearch.models.embedding import embedder_for
 
-            self._embedder = embedder_for(self.settings.model, self.settings.embed_batch_size)
+            self._embedder = embedder_for(self.settings.model, self.settings.embed_batch_size,
+                                          self.settings.english_query_tower)
         return self._embedder
 
     @property

@@ -11,6 +11,7 @@ both regional vocabularies meet on the dense side too.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -23,6 +24,11 @@ import numpy as np
 
 from docsearch.errors import ModelUnavailable
 from docsearch.text.normalize import canonical
+from docsearch.text.translate import has_english
+
+log = logging.getLogger("docsearch")
+# The models the English query tower was trained for (it maps into their vector space).
+ENGLISH_TOWER_MODELS = frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small"})
 
 
 def _minilm_path() -> Path:
@@ -221,9 +227,12 @@ RECENT_QUERIES = 64   # query vectors an Embedder keeps (a question's vector is 
 class Embedder:
     """Loads the model on first use (once per process) and encodes normalized vectors."""
 
-    def __init__(self, model: str, batch_size: int = 64):
+    def __init__(self, model: str, batch_size: int = 64, english_tower: bool = True):
         self.model_name = model
         self.batch_size = batch_size
+        # English questions through the English query tower (models/english_queries.py), for the
+        # model it was trained for; None once it turned out unavailable.
+        self._tower_wanted = english_tower and model in ENGLISH_TOWER_MODELS
         # Recent query vectors: `ask` reads the question's vector twice (ranking, topicality).
         self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -271,7 +280,7 @@ class Embedder:
             if key in self._recent_queries:
                 self._recent_queries.move_to_end(key)
                 return self._recent_queries[key]
-        vector = self._encode([key], "query")[0]
+        vector = self._encode_queries([key])[0]
         vector.setflags(write=False)    # shared between callers
         with self._recent_lock:
             self._recent_queries[key] = vector
@@ -281,7 +290,39 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Queries' vectors, batched (the benchmark encodes thousands)."""
-        return self._encode([canonical(t) for t in texts], "query") if texts else np.zeros((0, self.dim), np.float32)
+        return self._encode_queries([canonical(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def _encode_queries(self, keys: list[str]) -> np.ndarray:
+        """Canonical queries' vectors: English ones by the English query tower when there is one."""
+        english = [i for i, k in enumerate(keys) if has_english(k)]
+        tower = self.english_tower() if english else None
+        if tower is None:
+            return self._encode(keys, "query")
+        by_tower = tower.encode([keys[i] for i in english], batch_size=self.batch_size,
+                                normalize_embeddings=True, prompt_name="query").astype(np.float32)
+        if len(english) == len(keys):  # e5 itself is not even loaded
+            return by_tower
+        out = np.zeros((len(keys), by_tower.shape[1]), dtype=np.float32)
+        rest = sorted(set(range(len(keys))) - set(english))
+        out[rest] = self._encode([keys[i] for i in rest], "query")
+        out[english] = by_tower
+        return out
+
+    def english_tower(self):
+        """The English query tower (built on first use), or None: not this model's, turned off, or
+        unavailable here (said once; English questions then keep the model's own vectors)."""
+        if not self._tower_wanted:
+            return None
+        from docsearch.models.english_queries import TowerUnavailableError, shared_tower
+        try:
+            return shared_tower()
+        except TowerUnavailableError as exc:
+            self._tower_wanted = False
+            log.warning("English questions use e5's own vectors: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable export: search without it
+            self._tower_wanted = False
+            log.warning("English questions use e5's own vectors: the English query tower could not be loaded (%s)", exc)
+        return None
 
     @property
     def identity(self) -> str:
@@ -290,5 +331,5 @@ class Embedder:
 
 
 @lru_cache(maxsize=8)
-def embedder_for(model: str, batch_size: int = 64) -> Embedder:
-    return Embedder(model, batch_size)
+def embedder_for(model: str, batch_size: int = 64, english_tower: bool = True) -> Embedder:
+    return Embedder(model, batch_size, english_tower)
