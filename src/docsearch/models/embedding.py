@@ -231,7 +231,7 @@ class Embedder:
         self.model_name = model
         self.batch_size = batch_size
         # English questions through the English query tower (models/english_queries.py), for the
-        # model it was trained for; None once it turned out unavailable.
+        # model it was trained for; False once it turned out unavailable.
         self._tower_wanted = english_tower and model in ENGLISH_TOWER_MODELS
         # Recent query vectors: `ask` reads the question's vector twice (ranking, topicality).
         self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
