@@ -11,7 +11,6 @@ both regional vocabularies meet on the dense side too.
 """
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -26,7 +25,6 @@ from docsearch.errors import ModelUnavailable
 from docsearch.text.normalize import canonical
 from docsearch.text.translate import has_english
 
-log = logging.getLogger("docsearch")
 # The models the English query tower was trained for (it maps into their vector space).
 ENGLISH_TOWER_MODELS = frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small"})
 
@@ -314,15 +312,11 @@ class Embedder:
         if not self._tower_wanted:
             return None
         from docsearch.models.english_queries import TowerUnavailableError, shared_tower
-        try:
-            return shared_tower()
-        except TowerUnavailableError as exc:
-            self._tower_wanted = False
-            log.warning("English questions use e5's own vectors: %s", exc)
-        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable export: search without it
-            self._tower_wanted = False
-            log.warning("English questions use e5's own vectors: the English query tower could not be loaded (%s)", exc)
-        return None
+        from docsearch.models.optional import load_optional
+        tower = load_optional(shared_tower, TowerUnavailableError, "English questions use e5's own vectors",
+                              "English query tower")
+        self._tower_wanted = tower is not None
+        return tower
 
     @property
     def identity(self) -> str:

@@ -16,7 +16,6 @@ the hybrid order and says so once on stderr.
 """
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, replace
 
@@ -29,7 +28,6 @@ from docsearch.text.chunk import sentence_spans
 from docsearch.text.normalize import canonical
 
 WINDOW_CHARS = 150
-log = logging.getLogger("docsearch")
 
 
 def windows(text: str, max_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
@@ -87,15 +85,12 @@ class Reranker:
     @property
     def scorer(self):
         if self._scorer is None and not self._failed:
-            from docsearch.models.reranker import RerankerUnavailableError, shared_cross_encoder
-            try:
-                self._scorer = shared_cross_encoder()
-            except RerankerUnavailableError as exc:
-                self._failed = True
-                log.warning("answers keep the search order: %s", exc)
-            except Exception as exc:  # noqa: BLE001 - e.g. the graph unreadable: answer without it
-                self._failed = True
-                log.warning("answers keep the search order: the re-ranker could not be loaded (%s)", exc)
+            from docsearch.models import reranker
+            from docsearch.models.optional import load_optional
+            # Looked up at call time: tests replace the module's shared_cross_encoder.
+            self._scorer = load_optional(lambda: reranker.shared_cross_encoder(), reranker.RerankerUnavailableError,
+                                         "answers keep the search order", "re-ranker")
+            self._failed = self._scorer is None
         return self._scorer
 
     def passage_scores(self, question: str, asked: str, texts: list[str]) -> list[float]:
