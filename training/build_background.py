@@ -7,7 +7,13 @@ The texts, all from ../shared/train (licences carried in the file's second colum
 - every 19th Tatoeba sentence of 8 characters or more (everyday life: food, weather, health,
   travel, school; CC BY 2.0 FR, each line's attribution kept);
 - the first 1,000 PAWS-X Chinese sentences (Wikipedia biographies, places, sport, music; free
-  for any purpose, acknowledgement of Google LLC).
+  for any purpose, acknowledgement of Google LLC);
+- every 2nd Chinese sentence of 15 characters or more of the UN Parallel Corpus dev + test sets
+  (policy, trade, finance, social affairs; used with the corpus's disclaimer). Without these a
+  question on the library's broad field but not its subject (pensions, taxes, interest rates)
+  sat closer to the library than to anything generic and passed the gate: session 13 measured
+  3 of 30 such questions below it, 6 of 30 with them (calibration halves; answerable questions
+  below the gate 3 of 157 either way).
 No question set of tests/data or ../shared/bench is read: the set is generic on purpose, not
 fitted to the out-of-library questions it is calibrated and measured on.
 
@@ -24,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "docsearch" / "data"
 TATOEBA_EVERY = 19   # tools that hold Tatoeba lines out of other sets skip these (index % 19 == 0)
 PAWSX_ROWS = 1000
+UN_EVERY, UN_MIN_CHARS = 2, 15
 
 
 def background_rows(shared: Path) -> list[tuple[str, str]]:
@@ -39,6 +46,9 @@ def background_rows(shared: Path) -> list[tuple[str, str]]:
     with open(train / "pawsx_zh_dev_test.jsonl", encoding="utf-8") as f:
         paws = [json.loads(ln)["sentence1"] for ln in f if ln.strip()]
     rows += [(t, "PAWS-X (Google LLC)") for t in paws[:PAWSX_ROWS]]
+    with open(train / "un_parallel_dev_test_en_zh.jsonl", encoding="utf-8") as f:
+        un = [z for z in (json.loads(ln)["zh"] for ln in f if ln.strip()) if len(z) >= UN_MIN_CHARS]
+    rows += [(t, "UN Parallel Corpus v1.0 (Ziemski et al. LREC 2016)") for t in un[::UN_EVERY]]
     # One line per text: the file is tab-separated and line-based.
     return [(" ".join(t.split()), o) for t, o in rows if t.strip()]
 

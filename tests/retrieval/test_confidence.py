@@ -41,6 +41,14 @@ def test_a_question_on_another_subject_is_declined_by_the_gate(seed):
         assert model.topicality(analyze(question, 200)) > gate, question
 
 
+def test_a_question_on_the_librarys_field_but_not_its_subject_sits_nearer_the_background(seed):
+    """Taxes and interest rates are economic policy, as the library is, yet it says nothing about
+    them: the background's policy texts (UN) sit nearer such a question than any passage does."""
+    model = seed.confidence
+    for question in ("中国个人所得税的起征点是多少?", "美联储如何决定利率?"):
+        assert model.topicality(analyze(question, 200)) < 0, question
+
+
 def test_a_question_the_library_cannot_answer_is_declined(seed):
     resp = seed.ask("日本的养老金制度如何运作?", k=3)
     out = resp.to_json()
@@ -138,3 +146,27 @@ def test_calibration_writes_threshold_and_held_out_rates(seed, tmp_path):
     table = json.loads(path.read_text(encoding="utf-8"))
     assert set(table["models"]) == {"other", ENCODER_MODEL} and table[LEXICAL]["features"] == fitted["lexical"]["features"]
     assert load_params("other", path) == {"weights": [1.0]} and load_params("unknown", path) == table[LEXICAL]
+
+
+def test_the_calibration_sets_are_consistent():
+    """Every question set `calibrate-abstain` reads: unique ids, both halves of every kind, and
+    each answerable row's gold text inside the paragraph it names (t2s, as the sets are written)."""
+    from docsearch.text.normalize import converter
+
+    t2s = converter("t2s")
+    paragraphs = {}
+    for path in sorted((REPO / "corpus").glob("*.md")):
+        body = path.read_text(encoding="utf-8").split("---", 2)[-1]
+        paragraphs[path.stem] = [t2s.convert(x.strip()) for x in body.splitlines() if x.strip()]
+    seen = set()
+    for path in (DATA / n for n in ("abstain_qa.jsonl", "abstain_extra_qa.jsonl", "abstain_near_qa.jsonl")):
+        rows = cal.read_rows([path])
+        assert {r["split"] for r in rows} == {"calib", "test"}, path.name
+        for r in rows:
+            assert r["id"] not in seen and r["q"].strip(), r["id"]
+            seen.add(r["id"])
+            if r["answerable"] and r.get("paragraph"):
+                text = paragraphs[r["paragraph"]["article"]][r["paragraph"]["n"] - 1]
+                assert any(g in text for g in r["gold"]), r["id"]
+    near = cal.read_rows([DATA / "abstain_near_qa.jsonl"])
+    assert sum(1 for r in near if r["topic"] == "near" and not r["answerable"]) == 60

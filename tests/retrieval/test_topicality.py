@@ -16,7 +16,8 @@ def test_the_background_is_generic_text_with_its_origins():
 
     with gzip.open(topicality.BACKGROUND_TEXTS, "rt", encoding="utf-8") as f:
         origins = {line.rstrip("\n").split("\t")[1].split(",")[0] for line in f}
-    assert origins == {"CMRC 2018 test", "Tatoeba", "PAWS-X (Google LLC)"}
+    assert origins == {"CMRC 2018 test", "Tatoeba", "PAWS-X (Google LLC)",
+                       "UN Parallel Corpus v1.0 (Ziemski et al. LREC 2016)"}
 
 
 def test_the_shipped_vectors_are_the_default_encoders_for_these_texts():

@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("calibrate-abstain", "fit when `ask` declines to answer, on question sets about the shipped corpus; "
             "writes the model and its measured precision/recall to the package data")
     p.add_argument("data", nargs="*", help="JSONL question sets (default: tests/data/abstain_qa.jsonl, "
-                   "abstain_extra_qa.jsonl and the in-house seed sets)")
+                   "abstain_extra_qa.jsonl, abstain_near_qa.jsonl and the in-house seed sets)")
     p.add_argument("--max-declined", type=float, default=0.03, help="share of answerable calibration "
                    "questions the threshold may decline (default 0.03)")
     p.add_argument("--gate-declined", type=float, default=0.02, help="share of answerable calibration questions "

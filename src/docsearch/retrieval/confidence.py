@@ -23,10 +23,10 @@ embedding model:
   words share with a passage. Above it, the question is on the library's subject and the words
   decide: the logistic model is fitted on the questions the gate lets through (a feature that
   tells off-topic questions apart would otherwise outweigh the ones that tell what the library
-  states from what it does not). Behind the gate, words the library never uses mostly mean a
-  question worded unlike the source (the calibration's re-worded answerable questions), so the
-  fit weighs `unknown` for an answer, while names the library never uses (`absent`) count
-  against it.
+  states from what it does not). Behind the gate, words the library never uses mean a question
+  worded unlike the source (the calibration's re-worded answerable questions) as often as one on
+  the library's field but not its subject (起征点, 中间价), so the fit gives `unknown` little
+  weight; names the library never uses (`absent`) count against an answer.
 A cross-encoder trained for answerability was tried as a further feature and did not improve the
 rates (training/answerability_model.md); nor did a feature for the words next to the question word
 (工人 in 多少名工人) missing from the sentence (held-out test split 13 -> 12 of 24 declined).

@@ -1,10 +1,10 @@
 """`docsearch calibrate-abstain`: fit the answer-confidence model (retrieval.confidence) on
 questions about the shipped corpus, choose the threshold, and report precision and recall.
 
-Data: tests/data/abstain_qa.jsonl and abstain_extra_qa.jsonl (answerable and unanswerable
-questions, on and off topic, in three scripts, each marked `calib` or `test`); the `calib` rows,
-with the answerable questions
-of the in-house seed sets, fit the model and choose the threshold; the `test` rows only measure.
+Data: tests/data/abstain_qa.jsonl, abstain_extra_qa.jsonl and abstain_near_qa.jsonl (answerable
+and unanswerable questions, on the library's subject, on its broad field only, and off it, in three
+scripts, each marked `calib` or `test`); the `calib` rows, with the answerable questions of the
+in-house seed sets, fit the model and choose the threshold; the `test` rows only measure.
 The threshold is the highest one that declines at most `max_declined` of the calibration's
 answerable questions: a user loses fewer answers than the library loses credibility by
 answering what it cannot. Before it, the topicality gate (retrieval.topicality) takes at most
@@ -188,5 +188,6 @@ def write_params(fitted: dict, path: Path = MODEL_FILE) -> None:
 def default_data(repo: Path) -> list[Path]:
     """The question sets that calibrate by default (those that exist)."""
     data = repo / "tests" / "data"
-    names = ("abstain_qa.jsonl", "abstain_extra_qa.jsonl", "reworded_seed_qa.jsonl", "seed_check_qa.jsonl")
+    names = ("abstain_qa.jsonl", "abstain_extra_qa.jsonl", "abstain_near_qa.jsonl", "reworded_seed_qa.jsonl",
+             "seed_check_qa.jsonl")
     return [data / n for n in names if (data / n).exists()]
