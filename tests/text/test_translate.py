@@ -99,3 +99,21 @@ def test_roman_value_and_chinese_number():
     assert [roman_value(w) for w in ("II", "IV", "IX", "XIV", "XLIX", "XC", "CXX")] == [2, 4, 9, 14, 49, 90, 120]
     assert [roman_value(w) for w in ("I", "V", "DC", "MD", "IIII", "VX", "ii", "Xi")] == [None] * 8
     assert [chinese_number(n) for n in (2, 10, 14, 20, 49, 105, 110)] == ["二", "十", "十四", "二十", "四十九", "一百零五", "一百一十"]
+
+
+def test_a_possessive_ending_does_not_hide_the_word():
+    def by_source(text):
+        return {g.source: g.alternatives for g in translate(text)}
+
+    assert "墨西哥" in by_source("What is Mexico's share of US imports?")["mexico"]
+    assert "华沙" in by_source("What was Warsaw’s population in 1901?")["warsaw"]
+    assert "企业" in by_source("How did the companies' costs change?")["companies"]
+    # Not a possessive: the word stays whole where the apostrophe is inside it.
+    assert "点钟" in by_source("It's five o'clock")["o'clock"]
+
+
+def test_institutions_are_named_as_chinese_writing_names_them():
+    groups = {g.source: g.alternatives for g in translate("Did the Federal Reserve or the EU's central bank act?")}
+    assert groups["federal reserve"][0] == "美联储" and "储备" not in groups.get("reserve", ())
+    assert groups["eu"][0] == "欧盟" and groups["central bank"][0] == "央行"
+    assert "世界贸易组织" in {a for g in translate("the WTO's rules") for a in g.alternatives}

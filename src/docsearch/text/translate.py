@@ -33,6 +33,8 @@ off down thing things way ways well like also yes him himself herself itself the
 myself hers theirs ours yours""".split())
 _WORD = re.compile(r"[a-z0-9]+(?:[.'\-][a-z0-9]+)*")
 _CASED = re.compile(r"[A-Za-z0-9]+(?:[.'\-][A-Za-z0-9]+)*")
+# A possessive ending (Mexico's, the EU's, companies') is not part of the word the dictionary lists.
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z])['’]s\b|(?<=[A-Za-z]s)['’](?!\w)")
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def translate(text: str) -> list[Group]:
     entries as listed, dictionary senses ranked (senses.py), phrases first: in context a word
     means what the phrase means ("moving factories" is 迁厂/外迁, never 感动)."""
     gloss, table = _glossary(), senses.table()
-    cased = _CASED.findall(text.replace("-", " "))
+    cased = _CASED.findall(_POSSESSIVE.sub("", text).replace("-", " "))
     # Capitalized inside the question: a name, looked up as written (Manning is not "man" + ing);
     # "US" is the country, the pronoun "us" a stopword like "we".
     names = {i for i, w in enumerate(cased) if i > 0 and w[0].isupper()}
