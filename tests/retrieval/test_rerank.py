@@ -89,3 +89,14 @@ def test_questions_with_english_words_keep_the_search_order(seed):
     results = seed.search(q.text, k=8).results
     out = Reranker(depth=8, prior=0.0, scorer=_CharCount()).rerank(q, results)
     assert [r.passage_id for r in out.results] == [r.passage_id for r in results]
+
+
+def test_a_single_passage_is_not_read(seed):
+    class _Refuses:
+        def score(self, question, windows):
+            pytest.fail("one passage has no order to change")
+
+    q = analyze("美国制造业回流的主要来源地是哪里?", 200)
+    results = seed.search(q.text, k=1).results
+    out = Reranker(depth=5, prior=0.0, scorer=_Refuses()).rerank(q, results)
+    assert out.results == results and math.isnan(out.scores[0])

@@ -28,4 +28,8 @@ def test_sampled_benchmark_meets_the_floor(tmp_path, monkeypatch):
             assert figs["hybrid"]["MRR@10"] >= figs["keyword"]["MRR@10"] - 0.01, label
     assert f["xquad:en"]["hybrid"]["R@5"] >= 0.85
     assert res["answer_sentence_accuracy"]["dev"] >= 0.78
+    # What a user of `ask` sees: the passage it shows first after re-reading, never much worse.
+    in_ask_order = res["answer_sentence_accuracy"]["ask_order"]
+    assert set(in_ask_order) == {"heldout", "drcd:heldout", "cmrc:heldout"}
+    assert in_ask_order["heldout"] >= res["answer_sentence_accuracy"]["heldout"] - 0.03
     assert all(r == 1 for q, r in res["seed_ranks"].items() if not q.isascii())

@@ -112,7 +112,8 @@ class Reranker:
         on Chinese questions and scores every window of an English one alike (XQuAD English R@1
         0.840 -> 0.842 for 0.5 s a question; read with its translations appended, 0.835)."""
         depth = self.depth if depth is None else depth
-        if not results or depth <= 1 or q.groups or self.scorer is None:
+        # One passage has no order to change: reading it would cost a cross-encoder call for nothing.
+        if len(results) <= 1 or depth <= 1 or q.groups or self.scorer is None:
             return Reranked(results, [math.nan] * len(results))
         head = results[:depth]
         scores = self.passage_scores(q.text, asked_text(q), [r.text for r in head])

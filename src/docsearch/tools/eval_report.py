@@ -29,6 +29,10 @@ def format_report(res: dict) -> str:
     a = res["answer_sentence_accuracy"]
     out.append(f"\nanswer sentence holds the gold answer (top passage): dev {a['dev']:.3f} "
                f"(DRCD {a['drcd']:.3f}, CMRC {a['cmrc']:.3f}; held-out 30% {a['heldout']:.3f})")
+    if "ask_order" in a:
+        k = a["ask_order"]
+        out.append(f"the same for the passage `ask` shows first (re-read), held-out 30%: {k['heldout']:.3f} "
+                   f"(DRCD {k['drcd:heldout']:.3f}, CMRC {k['cmrc:heldout']:.3f})")
     missed = {q: r for q, r in res["seed_ranks"].items() if r != 1}
     out.append(f"seed questions not at rank 1: {missed if missed else 'none'}")
     lat = res["latency_ms"]
