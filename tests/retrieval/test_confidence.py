@@ -151,13 +151,16 @@ def test_calibration_writes_threshold_and_held_out_rates(seed, tmp_path):
 def test_the_calibration_sets_are_consistent():
     """Every question set `calibrate-abstain` reads: unique ids, both halves of every kind, and
     each answerable row's gold text inside the paragraph it names (t2s, as the sets are written)."""
+    from docsearch.ingest import article_from_text
+    from docsearch.text.chunk import paragraphs as numbered_paragraphs
     from docsearch.text.normalize import converter
 
     t2s = converter("t2s")
     paragraphs = {}
     for path in sorted((REPO / "corpus").glob("*.md")):
-        body = path.read_text(encoding="utf-8").split("---", 2)[-1]
-        paragraphs[path.stem] = [t2s.convert(x.strip()) for x in body.splitlines() if x.strip()]
+        art = article_from_text(path.read_text(encoding="utf-8"), path.name)
+        # Numbered as the product numbers them (the rows' `paragraph.n`).
+        paragraphs[art.id] = [t2s.convert(art.text[p.start:p.end]) for p in numbered_paragraphs(art.text)]
     seen = set()
     for path in (DATA / n for n in ("abstain_qa.jsonl", "abstain_extra_qa.jsonl", "abstain_near_qa.jsonl")):
         rows = cal.read_rows([path])
