@@ -1,5 +1,10 @@
-"""Unit tests of ui.render's heading rule: what the reading view and passages show as headings."""
-from docsearch.ui.render import is_heading
+"""Unit tests of ui.render: the heading rule (what the reading view and passages show as headings) and safe text."""
+import html
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from docsearch.ui.render import is_heading, safe
 
 
 def test_numbered_section_lines_are_headings_even_when_long():
@@ -16,3 +21,12 @@ def test_sentences_and_long_lines_are_not_headings():
     assert not is_heading("美国从中国进口的比重从2015年的18%降至2022年的14.3%,而从墨西哥、越南等国家的进口份额增加")
     assert not is_heading("回流项目中高端行业和关键产品占比不断提高。")
     assert not is_heading("   ")
+
+
+@given(st.text())
+def test_safe_text_reads_back_exactly_as_written(text):
+    """Every character that HTML or markdown would act on is one entity, never an entity's parts
+    escaped again (Mexico's once showed as Mexico&#x27;s)."""
+    out = safe(text)
+    assert html.unescape(out) == text
+    assert not any(c in out for c in "<>\"'`*_[]$")

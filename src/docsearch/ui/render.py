@@ -10,10 +10,12 @@ import streamlit.components.v1 as components
 
 from docsearch.text.normalize import convert_for_display
 
-# Characters markdown (and Streamlit's $math$) would interpret, as HTML entities.
-# ( ) ! only act next to [ ], which are escaped; < > are HTML-escaped before this. ':' and '@'
+# Characters HTML and markdown (and Streamlit's $math$) would interpret, as HTML entities, in one
+# pass: escaping HTML first and markdown after turned the '#' of &#x27; into an entity too, and
+# "Mexico's" showed as Mexico&#x27;s. ( ) ! only act next to [ ], which are escaped; ':' and '@'
 # stop GFM's bare-URL and e-mail links, which would show the entities inside them literally.
-_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]#+-~$|:@"})
+_MARKDOWN = str.maketrans({**{c: f"&#{ord(c)};" for c in "\\`*_{}[]#+-~$|:@"},
+                           **{c: html.escape(c, quote=True) for c in "&<>\"'"}})
 
 # Section headings in the corpus: ▍ or # lines, numbered heads ((一), (1), 一、, 1.) and short lines
 # without sentence-final punctuation.
@@ -37,7 +39,7 @@ sup.cite a{text-decoration:none;font-weight:600}
 
 def safe(text: str) -> str:
     """Corpus text for st.markdown: HTML-escaped and markdown-inert, shown exactly as written."""
-    out = html.escape(text, quote=True).replace("&", "\0").translate(_MARKDOWN).replace("\0", "&")
+    out = text.translate(_MARKDOWN)
     return out.replace("www.", "www&#46;").replace("WWW.", "WWW&#46;")  # GFM's www. links likewise
 
 
