@@ -6,8 +6,8 @@ import json
 import numpy as np
 
 from docsearch.config import ENCODER_MODEL, STATIC_MODEL
-from docsearch.retrieval.confidence import (LEXICAL, TOPICAL_FEATURES, ConfidenceModel, Evidence,
-                                            load_params, specific_terms)
+from docsearch.retrieval.confidence import (FEATURES, LEXICAL, MODEL_FEATURES, NOT_PLACED, TOPICAL_FEATURES,
+                                            ConfidenceModel, Evidence, Placement, load_params, specific_terms)
 from docsearch.retrieval.familiarity import content_units
 from docsearch.retrieval.query import analyze
 from docsearch.tools import calibrate_abstain as cal
@@ -25,20 +25,23 @@ def test_the_shipped_models_were_fitted_and_measured():
         assert test["answerable_declined"] <= 0.05 * test["answerable"]
     # The default encoder has a topicality gate (its questions' contrast is measured); a model
     # never calibrated gets the lexical entry.
-    assert "gate" in load_params(ENCODER_MODEL) and "absent" in load_params(ENCODER_MODEL)["features"]
+    assert "gate" in load_params(ENCODER_MODEL) and load_params(ENCODER_MODEL)["features"] == list(MODEL_FEATURES)
+    assert load_params(None)["features"] == list(FEATURES)    # no model: nothing measured by one
     assert load_params("some/hub-model") == load_params(None) == load_params(LEXICAL)
 
 
-def test_a_question_on_another_subject_is_declined_by_the_gate(seed):
+def test_a_question_on_another_subject_is_declined_as_off_topic(seed):
     """Off-topic questions share words with the library (美国, 怎么) yet sit nearer generic text."""
     model = seed.confidence
-    gate = model.params["gate"]
+    cut = model.params["off_topic_below"]
+    assert model.params["gate"] <= cut
     for question in ("红烧肉怎么做才能肥而不腻?", "珍珠奶茶的粉圓要怎麼煮才會Q彈?", "How do I tune a guitar to drop D?"):
-        assert model.topicality(analyze(question, 200)) < gate, question
+        assert model.topicality(analyze(question, 200)) < cut, question
         out = seed.ask(question, k=3).to_json()
         assert out["answered"] is False and out["off_topic"] is True and out["passages"]
     for question in ("美国制造业回流的主要来源地是哪里?", "Which countries did reshoring companies come from?"):
-        assert model.topicality(analyze(question, 200)) > gate, question
+        assert model.topicality(analyze(question, 200)) > cut, question
+        assert seed.ask(question, k=3).to_json()["off_topic"] is False
 
 
 def test_a_question_on_the_librarys_field_but_not_its_subject_sits_nearer_the_background(seed):
@@ -47,6 +50,34 @@ def test_a_question_on_the_librarys_field_but_not_its_subject_sits_nearer_the_ba
     model = seed.confidence
     for question in ("中国个人所得税的起征点是多少?", "美联储如何决定利率?"):
         assert model.topicality(analyze(question, 200)) < 0, question
+
+
+def test_the_placement_is_the_gates_search_and_the_evidence_carries_it(seed):
+    """The nearest passage's cosine is the one the gate's contrast starts from; English questions
+    are marked, because their tower scores lower throughout."""
+    model = seed.confidence
+    q = analyze("美国制造业回流的主要来源地是哪里?", 200)
+    place = model.placement(q)
+    vector = seed.embedder.encode_query(q.text)
+    assert place.nearest == seed.vectors.search(vector, 1)[0][1]
+    assert place.contrast == model.topicality(q) and place.nearest > place.contrast
+    passage = "美国制造业回流的主要来源地是中国。"
+    ev = model.evidence(q, passage, passage, place)
+    assert (ev.nearest, ev.contrast, ev.english) == (place.nearest, place.contrast, 0.0)
+    english = analyze("Which countries did reshoring companies come from?", 200)
+    assert model.evidence(english, passage, passage).english == 1.0
+    assert model.evidence(q, passage, passage) == model.evidence(q, passage, passage, NOT_PLACED)
+    # A model whose entry uses neither the gate nor the placement never encodes the question.
+    lexical = ConfidenceModel(seed.library, params=load_params(None))
+    assert lexical.placement(q) == Placement() == NOT_PLACED
+
+
+def test_a_near_topic_question_far_from_every_passage_is_declined(seed):
+    """On the library's field, above the gate, sharing words with a passage (2022, 美国), yet
+    further from every passage than an answerable question: the nearest passage declines it."""
+    for question in ("欧洲央行为什么在2022年开始加息?", "How does the EU Emissions Trading System set the price of carbon?"):
+        out = seed.ask(question, k=5).to_json()
+        assert out["answered"] is False and out["off_topic"] is False, question
 
 
 def test_a_question_the_library_cannot_answer_is_declined(seed):
@@ -133,7 +164,10 @@ def test_calibration_writes_threshold_and_held_out_rates(seed, tmp_path):
     finally:
         seed.confidence.params = None    # back to the shipped entry of the library's model
     entry = fitted["entry"]
-    assert fitted["model"] == ENCODER_MODEL and fitted["lexical"]["features"] == list(TOPICAL_FEATURES[:-1])
+    assert fitted["model"] == ENCODER_MODEL and fitted["lexical"]["features"] == list(FEATURES)
+    topical = cal.fit_entry(cal.read_rows([small]), [np.asarray(cal.candidate_evidence(seed, ConfidenceModel(
+        seed.library, params={}), r["q"])) for r in cal.read_rows([small])], MODEL_FEATURES, 0.05, 0.0)
+    assert topical["features"] == list(MODEL_FEATURES) and topical["gate"] <= topical["off_topic_below"]
     assert set(entry["test"]) >= {"answerable_declined", "unanswerable_declined", "decline_precision"}
     n_test = sum(1 for r in rows if r["split"] == "test")
     assert entry["test"]["answerable"] + entry["test"]["unanswerable"] == n_test

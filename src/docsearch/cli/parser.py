@@ -115,10 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
             "writes the model and its measured precision/recall to the package data")
     p.add_argument("data", nargs="*", help="JSONL question sets (default: tests/data/abstain_qa.jsonl, "
                    "abstain_extra_qa.jsonl, abstain_near_qa.jsonl and the in-house seed sets)")
-    p.add_argument("--max-declined", type=float, default=0.03, help="share of answerable calibration "
-                   "questions the threshold may decline (default 0.03)")
-    p.add_argument("--gate-declined", type=float, default=0.02, help="share of answerable calibration questions "
-                   "the topicality gate may decline, within --max-declined (default 0.02)")
+    p.add_argument("--max-declined", type=float, help="share of answerable calibration "
+                   "questions the threshold may decline (default 0.02)")
+    p.add_argument("--gate-declined", type=float, help="share of answerable calibration questions "
+                   "the topicality gate may decline, within --max-declined (default 0: none)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
     p = cmd("bench", "query latency on the current index (median and p95); with --sizes, the scale "
                      "benchmark on synthetic corpora of those sizes")

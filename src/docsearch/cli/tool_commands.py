@@ -115,14 +115,16 @@ def _cmd_calibrate_abstain(args, settings: Settings) -> int:
     missing = [str(p) for p in data if not p.exists()]
     if missing:
         raise CLIError(f"no such file: {missing[0]}")
-    if not 0 <= args.gate_declined <= args.max_declined < 1:
+    max_declined = cal.MAX_DECLINED if args.max_declined is None else args.max_declined
+    gate_declined = cal.GATE_DECLINED if args.gate_declined is None else args.gate_declined
+    if not 0 <= gate_declined <= max_declined < 1:
         raise CLIError("give 0 <= --gate-declined <= --max-declined < 1 (shares of the answerable questions)")
     with tempfile.TemporaryDirectory(prefix="docsearch-calibrate-") as tmp:
         ds = engine(replace(settings, index_dir=Path(tmp), backend="embedded"), ready=True)
         ds.confidence.params = {}    # evidence only: the model being fitted must not filter it
-        fitted = cal.calibrate(ds, data, args.max_declined, args.gate_declined, log=lambda m: print(m, file=sys.stderr))
+        fitted = cal.calibrate(ds, data, max_declined, gate_declined, log=lambda m: print(m, file=sys.stderr))
         ds.close()
-    kind = "topicality gate + lexical features" if "gate" in fitted["entry"] else "lexical features"
+    kind = "topicality gate, nearest passage, lexical features" if "gate" in fitted["entry"] else "lexical features"
     for name, entry in ((f'{fitted["model"]} ({kind})', fitted["entry"]), ("lexical features only", fitted["lexical"])):
         t = entry["test"]
         print(f"{name}: threshold {entry['threshold']:.4f}; held-out test split: declined "

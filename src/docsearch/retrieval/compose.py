@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from docsearch.responses import AnswerSentence, Result, citation
 from docsearch.retrieval import answer as sentences
-from docsearch.retrieval.confidence import ConfidenceModel
+from docsearch.retrieval.confidence import NOT_PLACED, ConfidenceModel, Placement
 from docsearch.retrieval.query import Query
 from docsearch.retrieval.sentence_meaning import SentenceMeaning
 from docsearch.text.chunk import paragraphs
@@ -74,12 +74,12 @@ class Candidate:
 
 
 def candidates(q: Query, results: list[Result], model: ConfidenceModel | None = None,
-               contrast: float | None = None, meaning: SentenceMeaning | None = None) -> list[Candidate]:
-    """Each result's best sentence with its confidence, in rank order (`contrast`: the
-    question's topicality when already measured; `meaning`: as for passage_sentences)."""
+               place: Placement | None = None, meaning: SentenceMeaning | None = None) -> list[Candidate]:
+    """Each result's best sentence with its confidence, in rank order (`place`: the question's
+    placement when already measured; `meaning`: as for passage_sentences)."""
     # How far the question is from the library's subject: one measure for all its sentences.
-    if contrast is None:
-        contrast = model.topicality(q) if model and results else 0.0
+    if place is None:
+        place = model.placement(q) if model and results else NOT_PLACED
     out, seen, top = [], set(), 0.0
     for r, choice in passage_sentences(q, results, meaning):
         sent = r.text[choice.start:choice.end]
@@ -89,7 +89,7 @@ def candidates(q: Query, results: list[Result], model: ConfidenceModel | None = 
         # Evidence costs a few look-ups: weighed only for a sentence that may be listed, and for
         # the top one always (its confidence is the question's).
         weighed = not out or (not duplicate and eligible(sent, choice.score, top))
-        conf = (model.confidence(model.evidence(q, r.text, sent, contrast)) if model else 1.0) if weighed else math.nan
+        conf = (model.confidence(model.evidence(q, r.text, sent, place)) if model else 1.0) if weighed else math.nan
         out.append(Candidate(r, choice.start, choice.end, choice.score, conf, duplicate))
         seen.add(key)
     return out
@@ -107,20 +107,20 @@ class Composed:
     answers: list[AnswerSentence]                      # above the confidence threshold only
     passages: list[tuple[Result, str, int, int]]      # every passage, its best sentence and span
     confidence: float                                  # of the top passage's sentence
-    off_topic: bool = False                            # below the topicality gate
+    off_topic: bool = False                            # declined, and far from the library
 
 
 def compose(q: Query, results: list[Result], model: ConfidenceModel | None = None,
             meaning: SentenceMeaning | None = None) -> Composed:
     """The answer to `q` from ranked results; with a confidence model, only sentences it trusts;
     with `meaning`, sentences chosen by the encoder's similarity too."""
-    contrast = model.topicality(q) if model and results else 0.0
-    cands = candidates(q, results, model, contrast, meaning)
+    place = model.placement(q) if model and results else NOT_PLACED
+    cands = candidates(q, results, model, place, meaning)
     threshold = model.threshold if model else 0.0
     answers = [answer_sentence(c) for c in listed(cands, threshold)]
     passages = [(c.result, c.text, c.start, c.end) for c in cands]
     top_confidence = round(cands[0].confidence, 3) if cands else 0.0
-    off_topic = bool(model and results and model.below_gate(contrast))
+    off_topic = bool(model and results and not answers and model.far_off(place.contrast))
     return Composed(answers, passages, top_confidence, off_topic)
 
 
