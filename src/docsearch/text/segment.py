@@ -18,7 +18,7 @@ from docsearch.text.normalize import is_han
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _RUN = re.compile(rf"[{_HAN}]+|(?:(?![{_HAN}])[^\W_])+(?:\.[0-9]+)*")
 # Single Han characters too frequent to help ranking; bigrams containing them still count.
-_STOP_UNIGRAMS = frozenset("的了是在和与及或也而之于其有为以对这那个")
+STOP_UNIGRAMS = frozenset("的了是在和与及或也而之于其有为以对这那个")
 
 _lock = threading.Lock()
 
@@ -58,7 +58,7 @@ def char_grams(text: str) -> list[str]:
         if not _is_han_run(run):
             out.append(run)
             continue
-        out.extend(c for c in run if c not in _STOP_UNIGRAMS)
+        out.extend(c for c in run if c not in STOP_UNIGRAMS)
         out.extend(run[i:i + 2] for i in range(len(run) - 1))
     return out
 

@@ -9,6 +9,7 @@ import streamlit as st
 from docsearch.engine import DocSearch
 from docsearch.retrieval.compose import paragraph_at
 from docsearch.text.normalize import convert_for_display
+from docsearch.text.segment import STOP_UNIGRAMS
 from docsearch.ui import export
 from docsearch.ui.render import marked, safe
 from docsearch.ui.state import go_read
@@ -63,13 +64,14 @@ def highlight_terms(terms: list[str]) -> list[str]:
     """The terms to mark in passages: a single character that is part of a longer term (比 of 占比,
     split off by segmentation) would mark that character everywhere (出口比上年), so it goes; one
     that follows a number is its unit (2022 年) and is marked with it (2022年), not on its own in
-    every year of the article; a single character searched for on its own (铜) stays."""
+    every year of the article; a single character searched for on its own (铜) stays, unless it
+    is a function word (在, 的: marked in every sentence, they point at nothing)."""
     longer = [t for t in terms if len(t) > 1]
     out: list[str] = []
     for prev, term in zip([""] + terms, terms):
         if len(term) == 1 and prev[-1:].isdigit():
             out.append(prev + term)
-        elif len(term) > 1 or not any(term in w for w in longer):
+        elif len(term) > 1 or not (term in STOP_UNIGRAMS or any(term in w for w in longer)):
             out.append(term)
     return list(dict.fromkeys(out))
 
