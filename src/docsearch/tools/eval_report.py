@@ -33,6 +33,9 @@ def format_report(res: dict) -> str:
         k = a["ask_order"]
         out.append(f"the same for the passage `ask` shows first (re-read), held-out 30%: {k['heldout']:.3f} "
                    f"(DRCD {k['drcd:heldout']:.3f}, CMRC {k['cmrc:heldout']:.3f})")
+    for label, m in res.get("ask_order", {}).items():
+        out.append(f"`ask` order (re-read top 5), {label}: R@1 {m['R@1']:.3f}, answer sentence "
+                   f"{m['answer_sentence']:.3f} (n={m['n']})")
     missed = {q: r for q, r in res["seed_ranks"].items() if r != 1}
     out.append(f"seed questions not at rank 1: {missed if missed else 'none'}")
     lat = res["latency_ms"]
