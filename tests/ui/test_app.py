@@ -378,7 +378,7 @@ def test_a_character_split_off_a_longer_term_is_not_marked_on_its_own():
 
     assert highlight_terms(["占", "比", "占比", "美国", "进口", "美国"]) == ["占比", "美国", "进口"]
     assert highlight_terms(["铜", "价格"]) == ["铜", "价格"]
-    assert highlight_terms(["欧洲央行", "在", "2022", "年", "加息"]) == ["欧洲央行", "2022年", "加息"]
+    assert highlight_terms(["欧洲央行", "在", "2022", "年", "加息"]) == ["欧洲央行", "2022", "2022年", "加息"]
     # A unit after a number is marked with its number, not in every year the article names.
     assert highlight_terms(["2022", "年", "美国", "时薪"]) == ["2022", "2022年", "美国", "时薪"]
     assert highlight_terms(["年", "增速"]) == ["年", "增速"]
