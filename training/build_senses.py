@@ -45,6 +45,7 @@ _SKIP = re.compile(r"^(cl:|surname|variant of|old variant|see |used in|abbr\.|ja
                    r"also written|also pr|erhua variant|archaic|old name|classifier)")
 # The weights of the prior (global knobs, set by inspecting common words, not benchmark questions).
 W_ASSOC, W_WORDNET, W_STATIC, W_MAIN, W_FREQ, SINGLE_CHAR = 3.0, 0.6, 0.8, 0.5, 0.12, 0.5
+PARTICLES = ("to", "on", "upon", "of", "for", "in", "with", "from")
 
 
 def log(*a) -> None:
@@ -196,6 +197,13 @@ def main() -> None:
             if len(z) > 1 and (pool is None or z not in pool) and z in freq:
                 pools[key][z] = {"main": 0.0, "wn": n, "src": "wordnet", "verb": False}
     log(f"{len(pools)} keys with wordnet")
+    # CC-CEDICT writes particle verbs with their particle ("to belong to", "to depend on"); such a
+    # key ends in a stopword and is dropped below, which left "belong" and "depend" with no entry.
+    # A verb with no key of its own takes the particle key's candidates.
+    for key in [k for k in pools if len(k.split()) == 2]:
+        head, particle = key.split()
+        if particle in PARTICLES and head not in STOPWORDS and head not in pools:
+            pools[head] = {z: dict(f) for z, f in pools[key].items()}
     candidates = {z for pool in pools.values() for z in pool}
     log("parallel sentences")
     par = Parallel(parallel_pairs(), candidates)

@@ -87,3 +87,10 @@ def test_alternatives_carry_their_share_of_the_best_sense():
     assert team.share(team.alternatives[-1]) == team.shares[-1] and team.share("不在其中") == 1.0
     glossary, = translate("reshoring")
     assert glossary.shares == () and glossary.share(glossary.alternatives[0]) == 1.0
+
+
+def test_particle_verbs_are_translated_by_their_gloss():
+    """CC-CEDICT glosses 属于 as "to belong to": the verb alone is looked up under that gloss."""
+    got = alternatives("What share of workers belong to a union, and what does it depend on?")
+    assert "属于" in got["belong"] and "取决于" in got["depend"]
+    assert "比作" in alternatives("What does the author liken the scramble to?")["liken"]
