@@ -8,6 +8,7 @@ import numpy as np
 from docsearch.config import ENCODER_MODEL, STATIC_MODEL
 from docsearch.retrieval.confidence import (FEATURES, LEXICAL, MODEL_FEATURES, NOT_PLACED, TOPICAL_FEATURES,
                                             ConfidenceModel, Evidence, Placement, load_params, specific_terms)
+from docsearch.retrieval import topicality
 from docsearch.retrieval.familiarity import content_units
 from docsearch.retrieval.query import analyze
 from docsearch.tools import calibrate_abstain as cal
@@ -36,11 +37,11 @@ def test_a_question_on_another_subject_is_declined_as_off_topic(seed):
     cut = model.params["off_topic_below"]
     assert model.params["gate"] <= cut
     for question in ("红烧肉怎么做才能肥而不腻?", "珍珠奶茶的粉圓要怎麼煮才會Q彈?", "How do I tune a guitar to drop D?"):
-        assert model.topicality(analyze(question, 200)) < cut, question
+        assert model.placement(analyze(question, 200)).contrast < cut, question
         out = seed.ask(question, k=3).to_json()
         assert out["answered"] is False and out["off_topic"] is True and out["passages"]
     for question in ("美国制造业回流的主要来源地是哪里?", "Which countries did reshoring companies come from?"):
-        assert model.topicality(analyze(question, 200)) > cut, question
+        assert model.placement(analyze(question, 200)).contrast > cut, question
         assert seed.ask(question, k=3).to_json()["off_topic"] is False
 
 
@@ -49,7 +50,7 @@ def test_a_question_on_the_librarys_field_but_not_its_subject_sits_nearer_the_ba
     them: the background's policy texts (UN) sit nearer such a question than any passage does."""
     model = seed.confidence
     for question in ("中国个人所得税的起征点是多少?", "美联储如何决定利率?"):
-        assert model.topicality(analyze(question, 200)) < 0, question
+        assert model.placement(analyze(question, 200)).contrast < 0, question
 
 
 def test_the_placement_is_the_gates_search_and_the_evidence_carries_it(seed):
@@ -60,7 +61,7 @@ def test_the_placement_is_the_gates_search_and_the_evidence_carries_it(seed):
     place = model.placement(q)
     vector = seed.embedder.encode_query(q.text)
     assert place.nearest == seed.vectors.search(vector, 1)[0][1]
-    assert place.contrast == model.topicality(q) and place.nearest > place.contrast
+    assert place.contrast == topicality.contrast(vector, place.nearest, seed.embedder) and place.nearest > place.contrast
     passage = "美国制造业回流的主要来源地是中国。"
     ev = model.evidence(q, passage, passage, place)
     assert (ev.nearest, ev.contrast, ev.english) == (place.nearest, place.contrast, 0.0)

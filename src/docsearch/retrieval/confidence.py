@@ -189,10 +189,6 @@ class ConfidenceModel:
             return NOWHERE
         return Placement(topicality.contrast(vector, best[0][1], lib.embedder), float(best[0][1]))
 
-    def topicality(self, q: Query) -> float:
-        """The question's contrast (retrieval.topicality); 0 when the model does not use it."""
-        return self.placement(q).contrast
-
     def below_gate(self, contrast: float) -> bool:
         """Whether a question of this contrast is about something other than the library."""
         params = self.params

@@ -157,12 +157,12 @@ def shown_first(ds, lists: list[Lists], questions: list[Question], w: float,
 
 
 def answer_hits(ds, lists: list[Lists], questions: list[Question], w: float,
-                w_unfamiliar: float | None = None, order: str = "search") -> list[bool]:
-    """Per question, whether the answer sentence of the passage shown first (`shown_first`)
-    holds a gold answer (t2s)."""
+                w_unfamiliar: float | None = None) -> list[bool]:
+    """Per question, whether the answer sentence of the top hybrid passage (`shown_first` in
+    search order) holds a gold answer (t2s)."""
     t2s = converter("t2s")
-    return [_holds_answer(t2s, sent, q) for (_, sent), q in zip(shown_first(ds, lists, questions, w, w_unfamiliar,
-                                                                            order), questions)]
+    shown = shown_first(ds, lists, questions, w, w_unfamiliar)
+    return [_holds_answer(t2s, sent, q) for (_, sent), q in zip(shown, questions)]
 
 
 def _holds_answer(t2s, sentence: str, q: Question) -> bool:
